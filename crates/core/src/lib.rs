@@ -1,0 +1,24 @@
+//! Hangar's domain: the types and rules every surface shares, with no I/O.
+//!
+//! - [`access`]: roles, visibility, registry access levels and the one function that decides
+//!   who may do what ([`access::decide`]).
+//! - [`token`]: access tokens in GitLab's format, their scopes and hashes.
+//! - [`names`]: validation of user-chosen names (projects, users, MLflow keys).
+//! - [`page`]: opaque page tokens as the MLflow client expects them.
+//! - [`filter`]: the MLflow search filter and `order_by` grammar.
+
+pub mod access;
+pub mod filter;
+pub mod names;
+pub mod page;
+pub mod password;
+pub mod token;
+
+/// Milliseconds since the Unix epoch, the unit MLflow uses for every timestamp.
+pub fn now_millis() -> i64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

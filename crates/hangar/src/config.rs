@@ -1,0 +1,122 @@
+//! Layered configuration: defaults < TOML file (`--config`) < `HANGAR_*` environment
+//! variables < command-line flags.
+
+use clap::Args;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Where the SQLite database, the blob folder and the initial admin token live.
+    pub data_dir: PathBuf,
+    /// The address to listen on.
+    pub listen: String,
+    /// `sqlite://PATH` or `postgres://…`; default `<data_dir>/hangar.db`.
+    pub database_url: Option<String>,
+    /// `file:///abs/dir` or `s3://bucket/prefix`; default `<data_dir>/blobs`.
+    pub blob_url: Option<String>,
+    pub log_format: LogFormat,
+    /// The URL users reach Hangar at, for links; default: the request's Host.
+    pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("hangar-data"),
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            blob_url: None,
+            log_format: LogFormat::Plain,
+            public_url: None,
+        }
+    }
+}
+
+/// Flags every subcommand accepts; each overrides the file and the environment.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub struct SettingsArgs {
+    /// A TOML file with settings (keys as in `hangar config show`).
+    #[arg(long, global = true, env = "HANGAR_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Data folder [env: HANGAR_DATA_DIR] [default: ./hangar-data]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Listen address [env: HANGAR_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Metadata database URL, sqlite://… or postgres://… [env: HANGAR_DATABASE_URL]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Blob store URL, file:///dir or s3://bucket/prefix [env: HANGAR_BLOB_URL]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob_url: Option<String>,
+    /// Log format [env: HANGAR_LOG_FORMAT] [default: plain]
+    #[arg(long, global = true, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// External base URL for links [env: HANGAR_PUBLIC_URL]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+impl SettingsArgs {
+    pub fn load(&self) -> anyhow::Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = &self.config {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            figment = figment.merge(Toml::file(path));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("HANGAR_").ignore(&["config"]))
+            .merge(Serialized::defaults(self))
+            .extract()?;
+        Ok(settings)
+    }
+}
+
+impl Settings {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("hangar.db").display())
+        })
+    }
+
+    pub fn blob_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.blob_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let dir = std::fs::canonicalize(&self.data_dir)?.join("blobs");
+        Ok(url::Url::from_file_path(&dir)
+            .map_err(|_| anyhow::anyhow!("cannot make a URL of {}", dir.display()))?
+            .to_string())
+    }
+
+    /// The settings as TOML with secrets (database password) redacted.
+    pub fn show(&self) -> anyhow::Result<String> {
+        let mut shown = self.clone();
+        shown.database_url = Some(hangar_store::redact_url(&self.database_url()));
+        shown.blob_url = Some(self.blob_url.clone().unwrap_or_else(|| {
+            format!("file://{}", self.data_dir.join("blobs").display())
+        }));
+        Ok(toml::to_string_pretty(&shown)?)
+    }
+}

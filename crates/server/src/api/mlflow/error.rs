@@ -1,0 +1,137 @@
+//! The MLflow error envelope: `{"error_code", "message"}` with MLflow's HTTP status per code.
+//! Deterministic failures are never 5xx: the MLflow client retries those for minutes.
+
+use crate::auth::AuthError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hangar_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidParameterValue,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+    EndpointNotFound,
+    Unauthenticated,
+    PermissionDenied,
+    InternalError,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
+            ErrorCode::ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS",
+            ErrorCode::ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
+            ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+            ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+        }
+    }
+
+    /// `ERROR_CODE_TO_HTTP_STATUS` in `mlflow/exceptions.py`.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidParameterValue | ErrorCode::ResourceAlreadyExists => StatusCode::BAD_REQUEST,
+            ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// An error on the MLflow surface.
+#[derive(Debug)]
+pub struct MlflowError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+pub type MlflowResult<T> = Result<T, MlflowError>;
+
+impl MlflowError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        MlflowError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParameterValue, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceDoesNotExist, message)
+    }
+
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceAlreadyExists, message)
+    }
+
+    /// Maps a store error where `NotFound` means `not_found_message`.
+    pub fn from_store(e: StoreError, not_found_message: impl FnOnce() -> String) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found(not_found_message()),
+            other => other.into(),
+        }
+    }
+}
+
+impl From<StoreError> for MlflowError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found("Resource not found"),
+            StoreError::Conflict(m) => Self::already_exists(m),
+            StoreError::Invalid(m) => Self::invalid(m),
+            other => {
+                tracing::error!(error = %other, "store failure on the MLflow surface");
+                Self::new(ErrorCode::TemporarilyUnavailable, "The metadata store is unavailable")
+            }
+        }
+    }
+}
+
+impl From<AuthError> for MlflowError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthenticated(m) => Self::new(ErrorCode::Unauthenticated, m),
+            AuthError::Forbidden(m) => Self::new(ErrorCode::PermissionDenied, m),
+            AuthError::NotFound => Self::not_found("Project not found"),
+            AuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for MlflowError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let mut body = json!({"error_code": self.code.as_str(), "message": self.message});
+        // MLflow 3 adds these; the client ignores them but tools may read them.
+        let class = match self.code {
+            ErrorCode::InvalidParameterValue => Some(("KAM00", "INVALID_PARAMETER_VALUE")),
+            ErrorCode::ResourceAlreadyExists => Some(("KAM00", "RESOURCE_ALREADY_EXISTS")),
+            ErrorCode::ResourceDoesNotExist => Some(("KAM00", "RESOURCE_NOT_FOUND")),
+            _ => None,
+        };
+        if let Some((sqlstate, class)) = class {
+            body["sqlstate"] = sqlstate.into();
+            body["error_class"] = class.into();
+        }
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer realm=\"hangar\""),
+            );
+        }
+        response
+    }
+}

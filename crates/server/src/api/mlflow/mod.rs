@@ -1,0 +1,89 @@
+//! The MLflow REST surface, served under `/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow`
+//! and, for project 1, under `/api/2.0/mlflow` (what a plain `MLFLOW_TRACKING_URI=<host>`
+//! reaches). Every success is HTTP 200 with the JSON the client parses.
+
+pub mod error;
+pub mod experiments;
+pub mod request;
+
+use crate::AppState;
+use crate::auth::{self, Caller, ProjectGrant};
+use axum::Router;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use error::{ErrorCode, MlflowError, MlflowResult};
+use hangar_core::access::Action;
+
+/// The project served by the un-prefixed `/api/2.0/mlflow` routes.
+pub const DEFAULT_PROJECT: &str = "1";
+
+pub fn router() -> Router<AppState> {
+    use experiments::*;
+    Router::new()
+        .route("/experiments/create", post(create_experiment))
+        .route("/experiments/get", get(get_experiment))
+        .route("/experiments/get-by-name", get(get_experiment_by_name))
+        .route("/experiments/search", get(search_experiments).post(search_experiments))
+        .route("/experiments/list", get(list_experiments))
+        .route("/experiments/update", post(update_experiment))
+        .route("/experiments/delete", post(delete_experiment))
+        .route("/experiments/restore", post(restore_experiment))
+        .route("/experiments/set-experiment-tag", post(set_experiment_tag))
+        .route("/experiments/delete-experiment-tag", post(delete_experiment_tag))
+        .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn endpoint_not_found() -> MlflowError {
+    MlflowError::new(ErrorCode::EndpointNotFound, "This MLflow endpoint is not served by Hangar")
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response = MlflowError::new(ErrorCode::EndpointNotFound, "Method not allowed for this endpoint")
+        .into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// Who is calling which project. Extracting it authenticates the caller and checks that they
+/// may read the project's registry; handlers that write call [`Ctx::require_write`].
+pub struct Ctx {
+    pub state: AppState,
+    pub caller: Caller,
+    pub grant: ProjectGrant,
+}
+
+impl Ctx {
+    pub fn project_id(&self) -> i64 {
+        self.grant.project.id
+    }
+
+    pub fn require_write(&self) -> MlflowResult<()> {
+        Ok(self.grant.require(&self.caller, Action::WriteRegistry)?)
+    }
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = MlflowError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> MlflowResult<Self> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| MlflowError::invalid("Invalid project in the URL"))?;
+        let project = params
+            .iter()
+            .find(|(k, _)| *k == "project")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
+        let caller = auth::authenticate(state, &parts.headers).await?;
+        let grant = auth::authorize_project(state, &caller, &project, Action::ReadRegistry).await?;
+        Ok(Ctx {
+            state: state.clone(),
+            caller,
+            grant,
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! MLflow request parameters as the client sends them: JSON bodies on POST/PATCH/DELETE,
+//! query strings (with repeated keys) on GET, int64 as a number or a numeric string, field
+//! names in snake_case or the proto's camelCase. Messages are MLflow's handler-schema text.
+
+use super::error::{MlflowError, MlflowResult};
+use axum::body::{Body, to_bytes};
+use axum::extract::FromRequest;
+use axum::http::{Method, Request, header::CONTENT_TYPE};
+use serde_json::{Map, Value};
+
+const SEE_DOCS: &str = "See the API docs for more information about request parameters.";
+
+/// The parameters of one MLflow request.
+#[derive(Debug, Default)]
+pub struct Params {
+    map: Map<String, Value>,
+    /// Query-string values arrive as lists of strings, whatever the field's type.
+    from_query: bool,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = MlflowError;
+
+    async fn from_request(request: Request<Body>, _state: &S) -> MlflowResult<Self> {
+        let method = request.method().clone();
+        let query = request.uri().query().unwrap_or_default().to_string();
+        if (method == Method::GET || method == Method::HEAD) && !query.is_empty() {
+            return Ok(Params::from_query(&query));
+        }
+        if method == Method::POST || method == Method::PUT {
+            check_content_type(request.headers().get(CONTENT_TYPE))?;
+        }
+        let bytes = to_bytes(request.into_body(), crate::router::JSON_BODY_LIMIT)
+            .await
+            .map_err(|_| {
+                MlflowError::invalid(format!(
+                    "Request body is too large or was cut off: the limit is {} bytes",
+                    crate::router::JSON_BODY_LIMIT
+                ))
+            })?;
+        Params::from_json(&bytes)
+    }
+}
+
+fn check_content_type(value: Option<&axum::http::HeaderValue>) -> MlflowResult<()> {
+    let Some(value) = value else {
+        return Err(MlflowError::invalid("Bad Request. Content-Type header is missing."));
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" {
+        return Err(MlflowError::invalid(
+            "Bad Request. Content-Type must be one of ['application/json'].",
+        ));
+    }
+    Ok(())
+}
+
+impl Params {
+    pub fn from_query(query: &str) -> Params {
+        let mut map = Map::new();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let entry = map.entry(key.into_owned()).or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(values) = entry {
+                values.push(Value::String(value.into_owned()));
+            }
+        }
+        Params { map, from_query: true }
+    }
+
+    pub fn from_json(bytes: &[u8]) -> MlflowResult<Params> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Params::default());
+        }
+        let mut value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| MlflowError::invalid(format!("Malformed JSON request body: {e}")))?;
+        // Legacy clients send a JSON string that contains the JSON object.
+        if let Value::String(inner) = &value {
+            value = serde_json::from_str(inner)
+                .map_err(|e| MlflowError::invalid(format!("Malformed JSON request body: {e}")))?;
+        }
+        match value {
+            Value::Object(map) => Ok(Params { map, from_query: false }),
+            _ => Err(MlflowError::invalid("Malformed JSON request body: expected a JSON object")),
+        }
+    }
+
+    /// The raw value of `name` (or its camelCase spelling); `null` counts as absent.
+    fn raw(&self, name: &str) -> MlflowResult<Option<&Value>> {
+        let camel = camel_case(name);
+        let snake = self.map.get(name).filter(|v| !v.is_null());
+        let alias = (camel != name)
+            .then(|| self.map.get(&camel).filter(|v| !v.is_null()))
+            .flatten();
+        match (snake, alias) {
+            (Some(_), Some(_)) => Err(MlflowError::invalid(format!(
+                "Request specifies both '{name}' and '{camel}'; provide only one of them."
+            ))),
+            (Some(v), None) | (None, Some(v)) => Ok(Some(v)),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// A scalar: from a query string, the first value of the key.
+    fn scalar(&self, name: &str) -> MlflowResult<Option<&Value>> {
+        match self.raw(name)? {
+            Some(Value::Array(values)) if self.from_query => Ok(values.first()),
+            other => Ok(other),
+        }
+    }
+
+    pub fn string(&self, name: &str) -> MlflowResult<Option<String>> {
+        match self.scalar(name)? {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(wrong_type(name, other)),
+        }
+    }
+
+    /// A required string; an empty string counts as missing, as in MLflow.
+    pub fn required_string(&self, name: &str) -> MlflowResult<String> {
+        match self.string(name)? {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(missing(name)),
+        }
+    }
+
+    pub fn i64(&self, name: &str) -> MlflowResult<Option<i64>> {
+        match self.scalar(name)? {
+            None => Ok(None),
+            Some(v) => as_i64(v).map(Some).ok_or_else(|| wrong_type(name, v)),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> MlflowResult<Option<bool>> {
+        match self.scalar(name)? {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(Value::String(s)) => Err(MlflowError::invalid(format!(
+                "Invalid boolean value: {s}, must be 'true' or 'false'."
+            ))),
+            Some(other) => Err(wrong_type(name, other)),
+        }
+    }
+
+    /// A repeated string field (`?k=a&k=b` or a JSON list).
+    pub fn strings(&self, name: &str) -> MlflowResult<Vec<String>> {
+        match self.raw(name)? {
+            None => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Array(values)) => values
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(wrong_type(name, other)),
+                })
+                .collect(),
+            Some(other) => Err(wrong_type(name, other)),
+        }
+    }
+
+    /// A repeated `{key, value}` message such as `tags`; `value` may be absent (empty).
+    pub fn key_values(&self, name: &str) -> MlflowResult<Vec<(String, String)>> {
+        let items = match self.raw(name)? {
+            None => return Ok(Vec::new()),
+            Some(Value::Array(items)) if !self.from_query => items,
+            Some(other) => return Err(wrong_type(name, other)),
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let Value::Object(fields) = item else {
+                    return Err(wrong_type(name, item));
+                };
+                let field = |f: &str| -> MlflowResult<Option<String>> {
+                    match fields.get(f) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::String(s)) => Ok(Some(s.clone())),
+                        Some(other) => Err(wrong_type(&format!("{name}[{i}].{f}"), other)),
+                    }
+                };
+                let key = field("key")?
+                    .filter(|k| !k.is_empty())
+                    .ok_or_else(|| missing(&format!("{name}[{i}].key")))?;
+                Ok((key, field("value")?.unwrap_or_default()))
+            })
+            .collect()
+    }
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn missing(name: &str) -> MlflowError {
+    MlflowError::invalid(format!("Missing value for required parameter '{name}'. {SEE_DOCS}"))
+}
+
+/// MLflow's wrong-type message: the value as compact JSON and its Python type name.
+pub fn wrong_type(name: &str, value: &Value) -> MlflowError {
+    let python_type = match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    };
+    let mut rendered = serde_json::to_string(value).unwrap_or_default();
+    if rendered.len() > 200 {
+        let cut = (0..=200).rev().find(|i| rendered.is_char_boundary(*i)).unwrap_or(0);
+        rendered.truncate(cut);
+        rendered.push('…');
+    }
+    MlflowError::invalid(format!(
+        "Invalid value {rendered} for parameter '{name}' supplied:  Hint: Value was of type '{python_type}'. {SEE_DOCS}"
+    ))
+}
+
+/// `max_results` with MLflow's bounds: positive, at most `cap`; `default` when absent.
+pub fn max_results(params: &Params, default: i64, cap: i64) -> MlflowResult<i64> {
+    let value = params.i64("max_results")?.unwrap_or(default);
+    if value <= 0 {
+        return Err(MlflowError::invalid(format!(
+            "Invalid value {value} for parameter 'max_results' supplied. It must be a positive integer"
+        )));
+    }
+    if value > cap {
+        return Err(MlflowError::invalid(format!(
+            "Invalid value {value} for parameter 'max_results' supplied. It must be at most {cap}"
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_and_json_agree() {
+        let q = Params::from_query("experiment_id=5&order_by=a&order_by=b&max_results=10");
+        assert_eq!(q.string("experiment_id").unwrap().as_deref(), Some("5"));
+        assert_eq!(q.i64("max_results").unwrap(), Some(10));
+        assert_eq!(q.strings("order_by").unwrap(), vec!["a", "b"]);
+        let j = Params::from_json(br#"{"experimentId":"5","max_results":"10"}"#).unwrap();
+        assert_eq!(j.string("experiment_id").unwrap().as_deref(), Some("5"));
+        assert_eq!(j.i64("max_results").unwrap(), Some(10));
+    }
+
+    #[test]
+    fn errors_use_mlflow_text() {
+        let j = Params::from_json(br#"{"name":123,"a_b":1,"aB":2}"#).unwrap();
+        let e = j.string("name").unwrap_err();
+        assert!(e.message.contains("Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'"));
+        assert!(j.i64("a_b").unwrap_err().message.contains("provide only one"));
+        assert!(j.required_string("missing").unwrap_err().message.starts_with("Missing value for required parameter 'missing'."));
+        assert!(Params::from_json(b"{\"name\":").is_err());
+        assert!(Params::from_json(b"[1]").is_err());
+        assert!(Params::from_json(b"").unwrap().string("x").unwrap().is_none());
+    }
+}

@@ -1,0 +1,4 @@
+//! The HTTP surfaces, each with its own error envelope.
+
+pub mod mlflow;
+pub mod v4;

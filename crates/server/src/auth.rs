@@ -1,0 +1,234 @@
+//! Authentication and authorization, shared by every surface.
+//!
+//! [`authenticate`] turns request headers into a [`Caller`]; [`authorize_project`] finds a
+//! project by id or path and asks [`hangar_core::access::decide`] whether the caller may act
+//! on it. Each surface converts [`AuthError`] into its own envelope.
+
+use crate::AppState;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use base64::Engine;
+use hangar_core::access::{self, Action, Decision, Principal, ProjectAccess, Role};
+use hangar_core::token;
+use hangar_store::StoreError;
+use hangar_store::model::{Project, Token, User};
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No credentials where some are needed, or credentials that do not work: 401.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Known caller, not allowed: 403.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Not found, or not visible to this caller: 404.
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub user: Option<User>,
+    pub token: Option<Token>,
+}
+
+impl Caller {
+    pub fn anonymous() -> Caller {
+        Caller {
+            principal: Principal::Anonymous,
+            user: None,
+            token: None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.principal.is_admin()
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        self.principal.user_id()
+    }
+
+    /// The signed-in user, or 401.
+    pub fn require_user(&self) -> Result<&User, AuthError> {
+        self.user
+            .as_ref()
+            .ok_or(AuthError::Unauthenticated("401 Unauthorized"))
+    }
+
+    /// Refuses read-only tokens for writes that are not about a project (users, tokens).
+    pub fn require_write_scope(&self) -> Result<&User, AuthError> {
+        let user = self.require_user()?;
+        match self.principal {
+            Principal::User {
+                scope: access::Scope::ReadApi,
+                ..
+            } => Err(AuthError::Forbidden("insufficient_scope")),
+            _ => Ok(user),
+        }
+    }
+
+    /// Admins only (with a write-scoped token for writes).
+    pub fn require_admin(&self) -> Result<&User, AuthError> {
+        let user = self.require_write_scope()?;
+        if user.is_admin {
+            Ok(user)
+        } else {
+            Err(AuthError::Forbidden("403 Forbidden"))
+        }
+    }
+}
+
+/// Reads the token from `Authorization: Bearer`, `PRIVATE-TOKEN` or HTTP Basic (token as
+/// password, any user name). No credentials at all is an anonymous caller; credentials that
+/// do not resolve to a live token are refused, even where anonymous access would do.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
+    let Some(presented) = presented_token(headers)? else {
+        return Ok(Caller::anonymous());
+    };
+    let invalid = AuthError::Unauthenticated("invalid, expired or revoked token");
+    if !token::looks_valid(&presented) {
+        return Err(invalid);
+    }
+    let Some((token, user)) = state.store.find_token_by_hash(&token::hash(&presented)).await? else {
+        return Err(invalid);
+    };
+    if token.revoked || is_expired(token.expires_at.as_deref()) {
+        return Err(invalid);
+    }
+    let now = hangar_core::now_millis();
+    // Recording every use would put a write on every read; once a minute is enough.
+    if token.last_used_at.is_none_or(|t| now - t > 60_000) {
+        if let Err(e) = state.store.touch_token(token.id, now).await {
+            tracing::warn!(error = %e, token.id = token.id, "could not record token use");
+        }
+    }
+    Ok(Caller {
+        principal: Principal::User {
+            user_id: user.id,
+            is_admin: user.is_admin,
+            scope: token.scope,
+        },
+        user: Some(user),
+        token: Some(token),
+    })
+}
+
+fn presented_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
+    let malformed = AuthError::Unauthenticated("malformed Authorization header");
+    if let Some(value) = headers.get("private-token") {
+        return value
+            .to_str()
+            .map(|v| Some(v.trim().to_string()))
+            .map_err(|_| malformed);
+    }
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| AuthError::Unauthenticated("malformed Authorization header"))?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Ok(Some(rest.to_string()))
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(AuthError::Unauthenticated("malformed Authorization header"))?;
+        let (_user, password) = decoded.split_once(':').unwrap_or(("", &decoded));
+        Ok(Some(password.to_string()))
+    } else {
+        Err(malformed)
+    }
+}
+
+/// GitLab tokens expire at the start of their `expires_at` day, UTC.
+pub fn is_expired(expires_at: Option<&str>) -> bool {
+    match expires_at {
+        Some(date) => chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string().as_str() >= date,
+        None => false,
+    }
+}
+
+/// A project the caller has been allowed to act on, with the caller's role in it.
+#[derive(Debug, Clone)]
+pub struct ProjectGrant {
+    pub project: Project,
+    pub role: Option<Role>,
+}
+
+/// Finds the project named by `reference` (a numeric id or a `namespace/name` path) and
+/// checks that `caller` may perform `action` on it. A project the caller may not see is
+/// answered exactly like one that does not exist.
+pub async fn authorize_project(
+    state: &AppState,
+    caller: &Caller,
+    reference: &str,
+    action: Action,
+) -> Result<ProjectGrant, AuthError> {
+    let project = find_project(state, reference).await?;
+    let role = match (&project, caller.user_id()) {
+        (Some(p), Some(user)) => state.store.member_role(p.id, user).await?,
+        _ => None,
+    };
+    let facts = project.as_ref().map(|p| ProjectAccess {
+        visibility: p.visibility,
+        registry: p.registry_access,
+        role,
+    });
+    match access::decide(&caller.principal, facts, action) {
+        Decision::Allow => Ok(ProjectGrant {
+            project: project.ok_or(AuthError::NotFound)?,
+            role,
+        }),
+        Decision::Unauthenticated => Err(AuthError::Unauthenticated("authentication required")),
+        Decision::NotFound => Err(AuthError::NotFound),
+        Decision::Forbidden => Err(AuthError::Forbidden(forbidden_reason(caller))),
+    }
+}
+
+impl ProjectGrant {
+    /// Checks a further action on the same project (e.g. a write after the read that
+    /// resolved it).
+    pub fn require(&self, caller: &Caller, action: Action) -> Result<(), AuthError> {
+        let facts = ProjectAccess {
+            visibility: self.project.visibility,
+            registry: self.project.registry_access,
+            role: self.role,
+        };
+        match access::decide(&caller.principal, Some(facts), action) {
+            Decision::Allow => Ok(()),
+            Decision::Unauthenticated => Err(AuthError::Unauthenticated("authentication required")),
+            Decision::NotFound => Err(AuthError::NotFound),
+            Decision::Forbidden => Err(AuthError::Forbidden(forbidden_reason(caller))),
+        }
+    }
+}
+
+fn forbidden_reason(caller: &Caller) -> &'static str {
+    match caller.principal {
+        Principal::User {
+            scope: access::Scope::ReadApi,
+            ..
+        } => "this token has the read_api scope and cannot write",
+        _ => "your role in this project does not allow this",
+    }
+}
+
+async fn find_project(state: &AppState, reference: &str) -> Result<Option<Project>, AuthError> {
+    if let Ok(id) = reference.parse::<i64>() {
+        return Ok(state.store.get_project(id).await?);
+    }
+    match reference.split_once('/') {
+        Some((namespace, path)) if !path.contains('/') => {
+            Ok(state.store.find_project(namespace, path).await?)
+        }
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,25 @@
+//! Wires every route; the handlers live with their resources under [`crate::api`].
+
+use crate::{AppState, api, ops};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// JSON bodies larger than this are refused before they are parsed.
+pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let mlflow = api::mlflow::router();
+    Router::new()
+        .nest("/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow", mlflow.clone())
+        .nest("/api/2.0/mlflow", mlflow)
+        .nest("/api/v4", api::v4::router())
+        .merge(ops::router())
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(ops::track_requests))
+        .layer(TraceLayer::new_for_http().make_span_with(ops::request_span))
+        // A panic is a bug; answer 500 rather than dropping the connection.
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}

@@ -1,0 +1,50 @@
+//! The store's one error type; surfaces map it to their own envelopes.
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; the text names what clashed.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request contradicts the stored state (e.g. removing the last owner).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store is misconfigured (bad URL, unreachable database at start).
+    #[error("{0}")]
+    Config(String),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the database reported a unique-constraint violation.
+    pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+        matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+    }
+}
+
+/// Maps a unique violation to [`StoreError::Conflict`] with `what`, anything else as usual.
+pub(crate) fn conflict(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+    let what = what.into();
+    move |e| {
+        if StoreError::is_unique_violation(&e) {
+            StoreError::Conflict(what)
+        } else {
+            StoreError::from(e)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Hangar's metadata store.
+//!
+//! One interface, the [`Store`] trait (split by resource into [`repo`] traits), and two
+//! backends: SQLite (the embedded default, WAL mode) and PostgreSQL. Both run the same
+//! queries through sqlx's `Any` driver; what differs per backend — connection set-up,
+//! pooling, migrations — lives in [`sqlite`] and [`postgres`]. Handlers never hold a
+//! transaction: each repo method that changes several rows runs its own.
+
+mod error;
+mod experiments;
+mod members;
+mod migrations;
+pub mod model;
+pub mod postgres;
+mod projects;
+pub mod repo;
+mod sql;
+pub mod sqlite;
+mod tokens;
+mod users;
+
+use sqlx::AnyPool;
+use std::sync::Arc;
+
+pub use error::StoreError;
+pub use repo::*;
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The SQL implementation of [`Store`].
+///
+/// Reads go to `reader`. Writes go to `writer`: on PostgreSQL the same pool; on SQLite a
+/// single connection, because SQLite allows one writer at a time and a queue in the process
+/// is cheaper and fairer than `SQLITE_BUSY` retries.
+#[derive(Clone)]
+pub struct SqlStore {
+    backend: Backend,
+    reader: AnyPool,
+    writer: AnyPool,
+}
+
+impl SqlStore {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies this backend's pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::run(self.backend, &self.writer).await
+    }
+
+    /// Closes every connection (on shutdown, so SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and migrates it.
+pub async fn open(url: &str) -> Result<Arc<SqlStore>, StoreError> {
+    let store = open_unmigrated(url).await?;
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+/// Opens the store named by `url` without touching its schema.
+pub async fn open_unmigrated(url: &str) -> Result<SqlStore, StoreError> {
+    sqlx::any::install_default_drivers();
+    if url.starts_with("sqlite:") {
+        sqlite::open(url).await
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        postgres::open(url).await
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL '{}': use sqlite://PATH or postgres://…",
+            redact_url(url)
+        )))
+    }
+}
+
+/// The URL with any password replaced by `***`, for logs and `hangar config show`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+}

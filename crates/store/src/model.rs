@@ -1,0 +1,196 @@
+//! The rows the store hands out and the inputs it takes.
+
+use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub is_admin: bool,
+    /// Project access tokens act as a bot user, as in GitLab.
+    pub is_bot: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub id: i64,
+    pub namespace: String,
+    pub path: String,
+    pub name: String,
+    pub description: String,
+    pub visibility: Visibility,
+    pub registry_access: RegistryAccess,
+    pub ci_base_url: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Project {
+    pub fn path_with_namespace(&self) -> String {
+        format!("{}/{}", self.namespace, self.path)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    pub namespace: String,
+    pub path: String,
+    pub name: String,
+    pub description: String,
+    pub visibility: Visibility,
+    pub registry_access: RegistryAccess,
+    pub ci_base_url: Option<String>,
+    /// Becomes the project's first member, with the Owner role.
+    pub owner_id: Option<i64>,
+}
+
+/// A change to a project; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectUpdate {
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub description: Option<String>,
+    pub visibility: Option<Visibility>,
+    pub registry_access: Option<RegistryAccess>,
+    /// `Some(None)` clears the URL.
+    pub ci_base_url: Option<Option<String>>,
+}
+
+/// Which projects a listing may show.
+#[derive(Debug, Clone, Copy)]
+pub enum ProjectVisibilityFilter {
+    /// Every project (admins).
+    All,
+    /// Public projects and those the user is a member of.
+    VisibleTo(i64),
+    /// Only projects the user is a member of.
+    MemberOf(i64),
+    /// Public projects only (anonymous callers).
+    PublicOnly,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub project_id: i64,
+    pub user: User,
+    pub role: Role,
+    pub created_at: i64,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub id: i64,
+    pub user_id: i64,
+    /// Set for project access tokens.
+    pub project_id: Option<i64>,
+    pub name: String,
+    pub scope: Scope,
+    /// `YYYY-MM-DD`; the token stops working at the start of that day (UTC), as in GitLab.
+    pub expires_at: Option<String>,
+    pub revoked: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub scope: Scope,
+    pub expires_at: Option<String>,
+    /// The SHA-256 of the token; the token itself is never stored.
+    pub token_hash: String,
+}
+
+/// Which tokens a listing shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenFilter {
+    pub user_id: Option<i64>,
+    pub project_id: Option<i64>,
+}
+
+/// A project access token with the role its bot user holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectToken {
+    pub token: Token,
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    pub project_id: i64,
+    /// The per-project number MLflow calls `experiment_id`.
+    pub iid: i64,
+    pub name: String,
+    pub artifact_location: String,
+    pub lifecycle_stage: LifecycleStage,
+    pub creation_time: i64,
+    pub last_update_time: i64,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleStage {
+    Active,
+    Deleted,
+}
+
+impl LifecycleStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifecycleStage::Active => "active",
+            LifecycleStage::Deleted => "deleted",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> LifecycleStage {
+        if s == "deleted" {
+            LifecycleStage::Deleted
+        } else {
+            LifecycleStage::Active
+        }
+    }
+}
+
+/// MLflow's `ViewType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewType {
+    #[default]
+    ActiveOnly,
+    DeletedOnly,
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewExperiment {
+    pub name: String,
+    /// `None` gives the default, `mlflow-artifacts:/<iid>`.
+    pub artifact_location: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A page of a listing: the rows and the total count across pages.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// Offset and size of a page.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub offset: i64,
+    pub limit: i64,
+}

@@ -1,0 +1,108 @@
+//! The store's interface, one trait per resource. Every surface depends on these traits,
+//! never on a backend.
+
+use crate::StoreError;
+use crate::model::*;
+use async_trait::async_trait;
+use hangar_core::access::Role;
+use hangar_core::filter::{Clause, OrderBy};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+#[async_trait]
+pub trait UserRepo {
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn get_user(&self, id: i64) -> Result<Option<User>>;
+    async fn find_user(&self, username: &str) -> Result<Option<User>>;
+    /// The user and their password hash, for signing in.
+    async fn find_user_with_password(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
+    async fn list_users(&self, paging: Paging) -> Result<Page<User>>;
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()>;
+    async fn count_users(&self) -> Result<i64>;
+}
+
+#[async_trait]
+pub trait ProjectRepo {
+    /// Creates the project, its owner's membership and its `Default` experiment (`0`).
+    async fn create_project(&self, project: NewProject) -> Result<Project>;
+    async fn get_project(&self, id: i64) -> Result<Option<Project>>;
+    async fn find_project(&self, namespace: &str, path: &str) -> Result<Option<Project>>;
+    async fn list_projects(
+        &self,
+        filter: ProjectVisibilityFilter,
+        search: Option<&str>,
+        paging: Paging,
+    ) -> Result<Page<Project>>;
+    async fn update_project(&self, id: i64, update: ProjectUpdate) -> Result<Project>;
+    async fn delete_project(&self, id: i64) -> Result<()>;
+}
+
+#[async_trait]
+pub trait MemberRepo {
+    /// The user's role in the project, if a member whose membership has not expired.
+    async fn member_role(&self, project_id: i64, user_id: i64) -> Result<Option<Role>>;
+    async fn list_members(&self, project_id: i64, paging: Paging) -> Result<Page<Member>>;
+    async fn get_member(&self, project_id: i64, user_id: i64) -> Result<Option<Member>>;
+    async fn add_member(
+        &self,
+        project_id: i64,
+        user_id: i64,
+        role: Role,
+        expires_at: Option<String>,
+    ) -> Result<Member>;
+    /// Changes a role; refuses to leave the project without an owner.
+    async fn update_member(
+        &self,
+        project_id: i64,
+        user_id: i64,
+        role: Role,
+        expires_at: Option<Option<String>>,
+    ) -> Result<Member>;
+    /// Removes a member; refuses to remove the last owner.
+    async fn remove_member(&self, project_id: i64, user_id: i64) -> Result<()>;
+}
+
+#[async_trait]
+pub trait TokenRepo {
+    async fn create_personal_token(&self, user_id: i64, token: NewToken) -> Result<Token>;
+    /// Creates a bot user, makes it a member with `role`, and gives it the token.
+    async fn create_project_token(&self, project_id: i64, role: Role, token: NewToken) -> Result<ProjectToken>;
+    /// The live or dead token with this hash, with its user.
+    async fn find_token_by_hash(&self, token_hash: &str) -> Result<Option<(Token, User)>>;
+    async fn get_token(&self, id: i64) -> Result<Option<Token>>;
+    async fn list_tokens(&self, filter: TokenFilter, paging: Paging) -> Result<Page<Token>>;
+    async fn project_token_role(&self, token: &Token) -> Result<Option<Role>>;
+    /// Revokes the token; a project token's bot also loses its membership.
+    async fn revoke_token(&self, id: i64) -> Result<()>;
+    /// Records a use; callers throttle how often.
+    async fn touch_token(&self, id: i64, now: i64) -> Result<()>;
+}
+
+#[async_trait]
+pub trait ExperimentRepo {
+    /// Creates an experiment with the project's next iid. A taken name is a conflict.
+    async fn create_experiment(&self, project_id: i64, experiment: NewExperiment) -> Result<Experiment>;
+    async fn get_experiment(&self, project_id: i64, iid: i64) -> Result<Option<Experiment>>;
+    async fn find_experiment(&self, project_id: i64, name: &str) -> Result<Option<Experiment>>;
+    /// One page of a search; `limit` rows at most, starting at `offset`.
+    async fn search_experiments(
+        &self,
+        project_id: i64,
+        filter: &[Clause],
+        order_by: &[OrderBy],
+        view: ViewType,
+        paging: Paging,
+    ) -> Result<Vec<Experiment>>;
+    async fn rename_experiment(&self, project_id: i64, iid: i64, new_name: &str) -> Result<()>;
+    async fn set_experiment_stage(&self, project_id: i64, iid: i64, stage: LifecycleStage) -> Result<()>;
+    async fn set_experiment_tag(&self, project_id: i64, iid: i64, key: &str, value: &str) -> Result<()>;
+    /// Deletes a tag; [`StoreError::NotFound`] when the experiment has no such tag.
+    async fn delete_experiment_tag(&self, project_id: i64, iid: i64, key: &str) -> Result<()>;
+}
+
+/// Everything Hangar stores.
+#[async_trait]
+pub trait Store: UserRepo + ProjectRepo + MemberRepo + TokenRepo + ExperimentRepo + Send + Sync {
+    /// Checks that the database answers (for `/ready`).
+    async fn ping(&self) -> Result<()>;
+}

@@ -1,0 +1,71 @@
+//! A small builder for dynamic SQL with `$N` placeholders, which both backends accept
+//! (sqlx's `QueryBuilder<Any>` emits `?`, which PostgreSQL refuses).
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe, Row};
+
+/// A bound value.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    I64(i64),
+    F64(f64),
+    Str(String),
+}
+
+/// SQL text and its arguments, built together so placeholders always match.
+#[derive(Debug, Default)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends trusted SQL text (never user input).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `arg`.
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    pub fn bind_str(&mut self, s: &str) -> &mut Self {
+        self.bind(Arg::Str(s.to_string()))
+    }
+
+    pub fn bind_i64(&mut self, v: i64) -> &mut Self {
+        self.bind(Arg::I64(v))
+    }
+
+    /// The query, ready to run. The text only ever contains SQL written in this crate;
+    /// user input travels as arguments.
+    pub fn build(&self) -> Query<'_, Any, AnyArguments> {
+        let mut query = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for arg in &self.args {
+            query = match arg {
+                Arg::I64(v) => query.bind(*v),
+                Arg::F64(v) => query.bind(*v),
+                Arg::Str(v) => query.bind(v.as_str()),
+            };
+        }
+        query
+    }
+}
+
+/// Reads an integer flag column as a bool.
+pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
