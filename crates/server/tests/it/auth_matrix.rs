@@ -1,0 +1,342 @@
+//! Every endpoint, tried as every kind of caller. The expected answers are written out per
+//! class of endpoint here, independently of the code that decides them; a refused request
+//! must also leave the data exactly as it was.
+
+use crate::support::{TestApp, backends, mlflow};
+use axum::http::{Method, StatusCode};
+use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
+use hangar_store::model::{NewExperiment, NewToken, Paging, TokenFilter, ViewType};
+use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, TokenRepo};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    Guest,
+    Reporter,
+    Maintainer,
+    Owner,
+    ReadApi,
+    Revoked,
+    Outsider,
+    Admin,
+}
+
+const CALLERS: [Caller; 9] = [
+    Caller::Anonymous,
+    Caller::Guest,
+    Caller::Reporter,
+    Caller::Maintainer,
+    Caller::Owner,
+    Caller::ReadApi,
+    Caller::Revoked,
+    Caller::Outsider,
+    Caller::Admin,
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Class {
+    /// Reading the registry or the project.
+    Read,
+    /// Changing experiments (reporter and up).
+    Write,
+    /// Settings, members, project tokens (maintainer and up).
+    Maintain,
+    /// Deleting the project (owner).
+    Own,
+    /// Instance administration.
+    Admin,
+    /// Anything a signed-in user may do about themself.
+    SignedIn,
+}
+
+/// The status each caller must get from an endpoint of `class` that answers `ok` on success.
+fn expected(class: Class, caller: Caller, ok: u16) -> u16 {
+    use Caller::*;
+    match (caller, class) {
+        (Revoked, _) => 401,
+        (Anonymous, _) => 401,
+        (Admin, _) => ok,
+        (Outsider, Class::SignedIn) => ok,
+        (Outsider, Class::Admin) => 403,
+        (Outsider, _) => 404,
+        (ReadApi, Class::Read | Class::SignedIn) => ok,
+        (ReadApi, _) => 403,
+        (_, Class::Read | Class::SignedIn) => ok,
+        (_, Class::Admin) => 403,
+        (Guest, _) => 403,
+        (Reporter, Class::Write) => ok,
+        (Reporter, _) => 403,
+        (Maintainer, Class::Own) => 403,
+        (Maintainer, _) => ok,
+        (Owner, _) => ok,
+    }
+}
+
+struct Fixture {
+    project: i64,
+    owner_id: i64,
+    victim_id: i64,
+    extra_id: i64,
+    project_token_id: i64,
+    token: Option<String>,
+}
+
+async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
+    let (owner, owner_token) = app.user("owner", false).await;
+    let project = app.project("team/private", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+    let (other_owner, outsider_token) = app.user("outsider", false).await;
+    app.project("elsewhere/theirs", &other_owner, Visibility::Private, RegistryAccess::Enabled).await;
+    let (victim, _) = app.user("victim", false).await;
+    app.member(&project, &victim, Role::Reporter).await;
+    let (extra, _) = app.user("extra", false).await;
+    for (name, deleted) in [("exp", false), ("to-delete", false), ("to-restore", true)] {
+        let e = app
+            .store
+            .create_experiment(
+                project.id,
+                NewExperiment {
+                    name: name.into(),
+                    artifact_location: None,
+                    tags: vec![("k1".into(), "v".into()), ("k2".into(), "v".into())],
+                },
+            )
+            .await
+            .unwrap();
+        if deleted {
+            app.store
+                .set_experiment_stage(project.id, e.iid, hangar_store::model::LifecycleStage::Deleted)
+                .await
+                .unwrap();
+        }
+    }
+    let project_token = app
+        .store
+        .create_project_token(
+            project.id,
+            Role::Reporter,
+            NewToken {
+                name: "ci".into(),
+                scope: Scope::Api,
+                expires_at: None,
+                token_hash: hangar_core::token::hash("glpat-fixturefixturefixture00"),
+            },
+        )
+        .await
+        .unwrap();
+    let member_token = |role: Role, username: &'static str| {
+        let project = project.clone();
+        async move {
+            let (user, token) = app.user(username, false).await;
+            app.member(&project, &user, role).await;
+            (user, token)
+        }
+    };
+    let token = match caller {
+        Caller::Anonymous => None,
+        Caller::Guest => Some(member_token(Role::Guest, "guest").await.1),
+        Caller::Reporter => Some(member_token(Role::Reporter, "reporter").await.1),
+        Caller::Maintainer => Some(member_token(Role::Maintainer, "maintainer").await.1),
+        Caller::Owner => Some(owner_token),
+        Caller::ReadApi => {
+            let (user, _) = member_token(Role::Maintainer, "reader").await;
+            Some(app.token(&user, Scope::ReadApi).await)
+        }
+        Caller::Revoked => {
+            let (user, token) = member_token(Role::Maintainer, "revoked").await;
+            let listed = app
+                .store
+                .list_tokens(TokenFilter { user_id: Some(user.id), project_id: None }, Paging { offset: 0, limit: 10 })
+                .await
+                .unwrap();
+            app.store.revoke_token(listed.items[0].id).await.unwrap();
+            Some(token)
+        }
+        Caller::Outsider => Some(outsider_token),
+        Caller::Admin => Some(app.user("root", true).await.1),
+    };
+    Fixture {
+        project: project.id,
+        owner_id: owner.id,
+        victim_id: victim.id,
+        extra_id: extra.id,
+        project_token_id: project_token.token.id,
+        token,
+    }
+}
+
+/// Everything a request could have changed in the project, for before/after comparison.
+async fn snapshot(app: &TestApp, project: i64) -> String {
+    let experiments = app
+        .store
+        .search_experiments(project, &[], &[], ViewType::All, Paging { offset: 0, limit: 100 })
+        .await
+        .unwrap();
+    let members = app.store.list_members(project, Paging { offset: 0, limit: 100 }).await.unwrap();
+    let tokens = app
+        .store
+        .list_tokens(TokenFilter { user_id: None, project_id: Some(project) }, Paging { offset: 0, limit: 100 })
+        .await
+        .unwrap();
+    let project = app.store.get_project(project).await.unwrap();
+    format!("{experiments:?}{:?}{:?}{project:?}", members.items, tokens.items)
+}
+
+struct Endpoint {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    class: Class,
+    ok: u16,
+}
+
+fn endpoints(f: &Fixture) -> Vec<Endpoint> {
+    let p = f.project;
+    let e = |method: Method, path: String, body: Option<Value>, class: Class, ok: u16| Endpoint {
+        method,
+        path,
+        body,
+        class,
+        ok,
+    };
+    use Class::*;
+    // Order matters: destructive calls come after the reads of what they destroy.
+    vec![
+        e(Method::GET, mlflow(p, "experiments/get?experiment_id=1"), None, Read, 200),
+        e(Method::GET, mlflow(p, "experiments/get-by-name?experiment_name=exp"), None, Read, 200),
+        e(Method::POST, mlflow(p, "experiments/search"), Some(json!({"max_results": 10})), Read, 200),
+        e(Method::GET, mlflow(p, "experiments/search?max_results=10"), None, Read, 200),
+        e(Method::GET, mlflow(p, "experiments/list"), None, Read, 200),
+        e(Method::GET, format!("/api/v4/projects/{p}"), None, Read, 200),
+        e(Method::GET, "/api/v4/projects/team%2Fprivate".into(), None, Read, 200),
+        e(Method::GET, format!("/api/v4/projects/{p}/members"), None, Read, 200),
+        e(Method::GET, format!("/api/v4/projects/{p}/members/{}", f.owner_id), None, Read, 200),
+        e(Method::GET, "/api/v4/user".into(), None, SignedIn, 200),
+        e(Method::GET, "/api/v4/personal_access_tokens".into(), None, SignedIn, 200),
+        e(Method::POST, mlflow(p, "experiments/create"), Some(json!({"name": "created"})), Write, 200),
+        e(Method::POST, mlflow(p, "experiments/update"), Some(json!({"experiment_id": "1", "new_name": "renamed"})), Write, 200),
+        e(Method::POST, mlflow(p, "experiments/set-experiment-tag"), Some(json!({"experiment_id": "1", "key": "t", "value": "v"})), Write, 200),
+        e(Method::POST, mlflow(p, "experiments/delete-experiment-tag"), Some(json!({"experiment_id": "1", "key": "k2"})), Write, 200),
+        e(Method::POST, mlflow(p, "experiments/delete"), Some(json!({"experiment_id": "2"})), Write, 200),
+        e(Method::POST, mlflow(p, "experiments/restore"), Some(json!({"experiment_id": "3"})), Write, 200),
+        e(Method::PUT, format!("/api/v4/projects/{p}"), Some(json!({"description": "changed"})), Maintain, 200),
+        e(Method::POST, format!("/api/v4/projects/{p}/members"), Some(json!({"user_id": f.extra_id, "access_level": 20})), Maintain, 201),
+        e(Method::PUT, format!("/api/v4/projects/{p}/members/{}", f.victim_id), Some(json!({"access_level": 30})), Maintain, 200),
+        e(Method::GET, format!("/api/v4/projects/{p}/access_tokens"), None, Maintain, 200),
+        e(Method::GET, format!("/api/v4/projects/{p}/access_tokens/{}", f.project_token_id), None, Maintain, 200),
+        e(Method::POST, format!("/api/v4/projects/{p}/access_tokens"), Some(json!({"name": "new", "scopes": ["api"], "access_level": 20})), Maintain, 201),
+        e(Method::DELETE, format!("/api/v4/projects/{p}/access_tokens/{}", f.project_token_id), None, Maintain, 200),
+        e(Method::DELETE, format!("/api/v4/projects/{p}/members/{}", f.victim_id), None, Maintain, 200),
+        e(Method::POST, "/api/v4/users".into(), Some(json!({"username": "newbie", "name": "N", "email": "n@example.com", "password": "long enough"})), Admin, 201),
+        e(Method::DELETE, format!("/api/v4/projects/{p}"), None, Own, 202),
+    ]
+}
+
+#[tokio::test]
+async fn every_endpoint_as_every_caller() {
+    for backend in backends() {
+        for caller in CALLERS {
+            let app = TestApp::new(backend).await;
+            let f = fixture(&app, caller).await;
+            for endpoint in endpoints(&f) {
+                let before = snapshot(&app, f.project).await;
+                let (status, body) = app
+                    .call(endpoint.method.clone(), &endpoint.path, f.token.as_deref(), endpoint.body.clone())
+                    .await;
+                let want = expected(endpoint.class, caller, endpoint.ok);
+                assert_eq!(
+                    status.as_u16(),
+                    want,
+                    "{backend:?} {caller:?} {} {}: {body}",
+                    endpoint.method,
+                    endpoint.path
+                );
+                if want >= 400 {
+                    assert_eq!(before, snapshot(&app, f.project).await, "{caller:?} {} changed data", endpoint.path);
+                    // Each surface answers in its own envelope.
+                    if endpoint.path.contains("/ml/mlflow/") {
+                        assert!(body["error_code"].is_string(), "{body}");
+                    } else {
+                        assert!(body["message"].is_string(), "{body}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `model_registry_access_level` and visibility, as GitLab defines them.
+#[tokio::test]
+async fn registry_access_levels() {
+    for backend in backends() {
+        let app = TestApp::new(backend).await;
+        let (owner, owner_token) = app.user("owner", false).await;
+        let (_, outsider) = app.user("outsider", false).await;
+        let (_, admin) = app.user("root", true).await;
+        let open = app.project("o/open", &owner, Visibility::Public, RegistryAccess::Enabled).await;
+        let members_only = app.project("o/members", &owner, Visibility::Public, RegistryAccess::Private).await;
+        let disabled = app.project("o/off", &owner, Visibility::Public, RegistryAccess::Disabled).await;
+        let read = |p: i64| mlflow(p, "experiments/get?experiment_id=0");
+        let create = |p: i64| mlflow(p, "experiments/create");
+        let status = |r: (StatusCode, Value)| r.0.as_u16();
+        // Public and enabled: anyone reads, only members with a role write.
+        assert_eq!(status(app.get(&read(open.id), None).await), 200);
+        assert_eq!(status(app.get(&read(open.id), Some(&outsider)).await), 200);
+        assert_eq!(status(app.post(&create(open.id), None, json!({"name": "a"})).await), 401);
+        assert_eq!(status(app.post(&create(open.id), Some(&outsider), json!({"name": "a"})).await), 403);
+        assert_eq!(status(app.post(&create(open.id), Some(&owner_token), json!({"name": "a"})).await), 200);
+        // Members only: the project is visible, its registry is not.
+        assert_eq!(status(app.get(&read(members_only.id), None).await), 401);
+        assert_eq!(status(app.get(&read(members_only.id), Some(&outsider)).await), 404);
+        assert_eq!(status(app.get(&read(members_only.id), Some(&owner_token)).await), 200);
+        assert_eq!(status(app.get(&format!("/api/v4/projects/{}", members_only.id), None).await), 200);
+        // Disabled: 404 for everyone, owners included, but admins.
+        assert_eq!(status(app.get(&read(disabled.id), None).await), 404);
+        assert_eq!(status(app.get(&read(disabled.id), Some(&owner_token)).await), 404);
+        assert_eq!(status(app.get(&read(disabled.id), Some(&admin)).await), 200);
+        // An invalid token is refused even where anonymous access would do.
+        assert_eq!(status(app.get(&read(open.id), Some("glpat-notarealtokennotarealtoken")).await), 401);
+        assert_eq!(status(app.get(&read(open.id), Some("garbage")).await), 401);
+        // A project that does not exist looks like one the caller cannot see.
+        assert_eq!(status(app.get(&read(9999), Some(&outsider)).await), 404);
+        assert_eq!(status(app.get(&read(9999), None).await), 401);
+    }
+}
+
+/// The three ways to present a token, and expiry.
+#[tokio::test]
+async fn token_transports_and_expiry() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use base64::Engine;
+    for backend in backends() {
+        let app = TestApp::new(backend).await;
+        let (owner, token) = app.user("owner", false).await;
+        let p = app.project("o/p", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+        let uri = mlflow(p.id, "experiments/get?experiment_id=0");
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("anyone:{token}"));
+        for (header, value) in [
+            ("authorization", format!("Bearer {token}")),
+            ("private-token", token.clone()),
+            ("authorization", format!("Basic {basic}")),
+        ] {
+            let request = Request::get(&uri).header(header, value).body(Body::empty()).unwrap();
+            assert_eq!(app.send(request).await.0, StatusCode::OK, "{header}");
+        }
+        let secret = hangar_core::token::generate();
+        app.store
+            .create_personal_token(
+                owner.id,
+                NewToken {
+                    name: "old".into(),
+                    scope: Scope::Api,
+                    expires_at: Some("2020-01-01".into()),
+                    token_hash: hangar_core::token::hash(&secret),
+                },
+            )
+            .await
+            .unwrap();
+        let (status, body) = app.get(&uri, Some(&secret)).await;
+        assert_eq!((status.as_u16(), body["error_code"].as_str()), (401, Some("UNAUTHENTICATED")));
+    }
+}

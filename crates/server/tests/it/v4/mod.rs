@@ -1,0 +1,4 @@
+mod members;
+mod projects;
+mod tokens;
+mod users;
