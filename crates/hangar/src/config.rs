@@ -103,8 +103,7 @@ impl Settings {
         if let Some(url) = &self.blob_url {
             return Ok(url.clone());
         }
-        std::fs::create_dir_all(&self.data_dir)?;
-        let dir = std::fs::canonicalize(&self.data_dir)?.join("blobs");
+        let dir = std::path::absolute(&self.data_dir)?.join("blobs");
         Ok(url::Url::from_file_path(&dir)
             .map_err(|_| anyhow::anyhow!("cannot make a URL of {}", dir.display()))?
             .to_string())
@@ -114,9 +113,7 @@ impl Settings {
     pub fn show(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         shown.database_url = Some(hangar_store::redact_url(&self.database_url()));
-        shown.blob_url = Some(self.blob_url.clone().unwrap_or_else(|| {
-            format!("file://{}", self.data_dir.join("blobs").display())
-        }));
+        shown.blob_url = Some(self.blob_url()?);
         Ok(toml::to_string_pretty(&shown)?)
     }
 }
