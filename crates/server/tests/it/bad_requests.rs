@@ -168,6 +168,8 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
             check(status.as_u16(), &answer, query, "error_code");
             tried += 1;
         }
+        let (status, answer) = app.get("/api/v4/projects/%FF/ml/mlflow/api/2.0/mlflow/experiments/get?experiment_id=0", Some(&token)).await;
+        check(status.as_u16(), &answer, "invalid UTF-8 in the project", "error_code");
         // Ids are scoped: project 2 has no experiment 1.
         let (status, answer) = app.get(&mlflow(2, "experiments/get?experiment_id=1"), Some(&token)).await;
         check(status.as_u16(), &answer, "foreign id", "error_code");
@@ -230,6 +232,8 @@ async fn json_api_refuses_bad_input_and_changes_nothing() {
             (Method::GET, "/api/v4/personal_access_tokens/9999", None),
             (Method::DELETE, "/api/v4/personal_access_tokens/abc", None),
             (Method::GET, "/api/v4/no/such/route", None),
+            (Method::GET, "/api/v4/projects/%FF", None),
+            (Method::GET, "/api/v4/projects/1/members/%FF%FE", None),
         ];
         for (method, uri, body) in cases {
             let (status, answer) = app.call(method.clone(), uri, Some(&token), body.clone()).await;

@@ -8,7 +8,7 @@ use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use super::users::user_json;
 use axum::Json;
-use axum::extract::Path;
+use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, Role};
@@ -36,7 +36,7 @@ fn user_id(raw: &str) -> ApiResult<i64> {
     raw.parse().map_err(|_| ApiError::not_found("Member"))
 }
 
-pub async fn list_members(ctx: Ctx, Path(project): Path<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn list_members(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::ViewProject).await?;
     let page = PageRequest::from_params(&params)?;
     let result = ctx.state.store.list_members(grant.project.id, page.paging()).await?;
@@ -44,7 +44,7 @@ pub async fn list_members(ctx: Ctx, Path(project): Path<String>, params: ApiPara
     Ok(paginated(items, result.total, page, &ctx.base, &ctx.uri))
 }
 
-pub async fn get_member(ctx: Ctx, Path((project, user)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn get_member(ctx: Ctx, ApiPath((project, user)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::ViewProject).await?;
     let member = ctx
         .state
@@ -55,7 +55,7 @@ pub async fn get_member(ctx: Ctx, Path((project, user)): Path<(String, String)>)
     Ok(Json(member_json(&member, &ctx.base)))
 }
 
-pub async fn add_member(ctx: Ctx, Path(project): Path<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn add_member(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let role = role(&params)?.ok_or_else(|| ApiError::bad_request("access_level is missing"))?;
     if role == Role::Owner {
@@ -81,7 +81,7 @@ pub async fn add_member(ctx: Ctx, Path(project): Path<String>, params: ApiParams
 
 pub async fn update_member(
     ctx: Ctx,
-    Path((project, user)): Path<(String, String)>,
+    ApiPath((project, user)): ApiPath<(String, String)>,
     params: ApiParams,
 ) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
@@ -110,7 +110,7 @@ pub async fn update_member(
     Ok(Json(member_json(&member, &ctx.base)))
 }
 
-pub async fn remove_member(ctx: Ctx, Path((project, user)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn remove_member(ctx: Ctx, ApiPath((project, user)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let user_id = user_id(&user)?;
     let current = ctx

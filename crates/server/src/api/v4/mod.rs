@@ -12,6 +12,7 @@ pub mod users;
 use crate::AppState;
 use crate::auth::{self, Caller, ProjectGrant};
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::Uri;
 use axum::http::request::Parts;
@@ -63,6 +64,17 @@ pub fn router() -> Router<AppState> {
             get(tokens::get_personal_token).delete(tokens::revoke_personal_token),
         )
         .fallback(|| async { ApiError::not_found("404") })
+}
+
+/// Path parameters, refused in GitLab's envelope when they are not valid UTF-8.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        ApiError::bad_request(format!("invalid path parameter: {}", e.body_text()))
+    }
 }
 
 /// The caller of a JSON API request and what links need: the base URL and the request URI.

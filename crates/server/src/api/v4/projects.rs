@@ -6,7 +6,7 @@ use super::iso;
 use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use axum::Json;
-use axum::extract::Path;
+use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, RegistryAccess, Visibility};
@@ -134,12 +134,12 @@ pub async fn create_project(ctx: Ctx, params: ApiParams) -> ApiResult<Response> 
     Ok((StatusCode::CREATED, Json(project_json(&project, &ctx.base))).into_response())
 }
 
-pub async fn get_project(ctx: Ctx, Path(project): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_project(ctx: Ctx, ApiPath(project): ApiPath<String>) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::ViewProject).await?;
     Ok(Json(project_json(&grant.project, &ctx.base)))
 }
 
-pub async fn update_project(ctx: Ctx, Path(project): Path<String>, params: ApiParams) -> ApiResult<Json<Value>> {
+pub async fn update_project(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let name = params.string("name")?;
     if let Some(name) = &name {
@@ -166,7 +166,7 @@ pub async fn update_project(ctx: Ctx, Path(project): Path<String>, params: ApiPa
     Ok(Json(project_json(&project, &ctx.base)))
 }
 
-pub async fn delete_project(ctx: Ctx, Path(project): Path<String>) -> ApiResult<Response> {
+pub async fn delete_project(ctx: Ctx, ApiPath(project): ApiPath<String>) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::Own).await?;
     ctx.state
         .store

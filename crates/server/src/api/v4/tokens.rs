@@ -9,7 +9,7 @@ use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use crate::auth::is_expired;
 use axum::Json;
-use axum::extract::Path;
+use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, Role};
@@ -78,7 +78,7 @@ async fn own_token(ctx: &Ctx, id: &str) -> ApiResult<Token> {
 
 pub async fn create_personal_token_for(
     ctx: Ctx,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     params: ApiParams,
 ) -> ApiResult<Response> {
     let me = ctx.caller.require_write_scope()?.clone();
@@ -130,19 +130,19 @@ pub async fn revoke_own_token(ctx: Ctx) -> ApiResult<Json<Value>> {
     Ok(Json(token_json(&Token { revoked: true, ..token }, None)))
 }
 
-pub async fn get_personal_token(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_personal_token(ctx: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
     let token = own_token(&ctx, &id).await?;
     Ok(Json(token_json(&token, None)))
 }
 
-pub async fn revoke_personal_token(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn revoke_personal_token(ctx: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
     ctx.caller.require_write_scope()?;
     let token = own_token(&ctx, &id).await?;
     ctx.state.store.revoke_token(token.id).await?;
     Ok(Json(token_json(&Token { revoked: true, ..token }, None)))
 }
 
-pub async fn list_project_tokens(ctx: Ctx, Path(project): Path<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn list_project_tokens(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let page = PageRequest::from_params(&params)?;
     let result = ctx
@@ -157,7 +157,7 @@ pub async fn list_project_tokens(ctx: Ctx, Path(project): Path<String>, params: 
     Ok(paginated(items, result.total, page, &ctx.base, &ctx.uri))
 }
 
-pub async fn create_project_token(ctx: Ctx, Path(project): Path<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn create_project_token(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let role = match params.i64("access_level")? {
         // GitLab's default for project access tokens.
@@ -184,14 +184,14 @@ async fn project_token(ctx: &Ctx, project_id: i64, id: &str) -> ApiResult<Token>
         .ok_or_else(|| ApiError::not_found("Token"))
 }
 
-pub async fn get_project_token(ctx: Ctx, Path((project, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn get_project_token(ctx: Ctx, ApiPath((project, id)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let token = project_token(&ctx, grant.project.id, &id).await?;
     let role = ctx.state.store.project_token_role(&token).await?;
     Ok(Json(token_json(&token, role)))
 }
 
-pub async fn revoke_project_token(ctx: Ctx, Path((project, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn revoke_project_token(ctx: Ctx, ApiPath((project, id)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let token = project_token(&ctx, grant.project.id, &id).await?;
     let role = ctx.state.store.project_token_role(&token).await?;

@@ -7,7 +7,7 @@ use super::iso;
 use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use axum::Json;
-use axum::extract::Path;
+use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::names;
@@ -58,7 +58,7 @@ pub async fn list_users(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
     Ok(paginated(items, total, page, &ctx.base, &ctx.uri))
 }
 
-pub async fn get_user(ctx: Ctx, Path(user_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_user(ctx: Ctx, ApiPath(user_id): ApiPath<String>) -> ApiResult<Json<Value>> {
     let me = ctx.caller.require_user()?;
     let id: i64 = user_id.parse().map_err(|_| ApiError::not_found("User"))?;
     let user = ctx.state.store.get_user(id).await?.ok_or_else(|| ApiError::not_found("User"))?;
@@ -102,7 +102,7 @@ pub async fn create_user(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
 }
 
 /// Admins may change anyone's password; users their own.
-pub async fn update_user(ctx: Ctx, Path(user_id): Path<String>, params: ApiParams) -> ApiResult<Json<Value>> {
+pub async fn update_user(ctx: Ctx, ApiPath(user_id): ApiPath<String>, params: ApiParams) -> ApiResult<Json<Value>> {
     let me = ctx.caller.require_write_scope()?.clone();
     let id: i64 = user_id.parse().map_err(|_| ApiError::not_found("User"))?;
     if !me.is_admin && me.id != id {
