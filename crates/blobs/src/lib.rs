@@ -34,7 +34,8 @@ impl BlobStore {
                 let dir = parsed
                     .to_file_path()
                     .map_err(|_| BlobError::Url(url.into(), "not an absolute path".into()))?;
-                std::fs::create_dir_all(&dir).map_err(|e| BlobError::Io(dir.display().to_string(), e))?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| BlobError::Io(dir.display().to_string(), e))?;
                 Ok(BlobStore {
                     store: Arc::new(LocalFileSystem::new_with_prefix(&dir)?),
                     prefix: Path::default(),
@@ -54,7 +55,10 @@ impl BlobStore {
                     url: url.into(),
                 })
             }
-            other => Err(BlobError::Url(url.into(), format!("unsupported scheme '{other}': use file:// or s3://"))),
+            other => Err(BlobError::Url(
+                url.into(),
+                format!("unsupported scheme '{other}': use file:// or s3://"),
+            )),
         }
     }
 

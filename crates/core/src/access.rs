@@ -210,9 +210,8 @@ pub fn decide(principal: &Principal, project: Option<ProjectAccess>, action: Act
         return hidden(principal);
     };
     let admin = principal.is_admin();
-    let can_see_project = admin
-        || project.visibility == Visibility::Public
-        || project.role.is_some();
+    let can_see_project =
+        admin || project.visibility == Visibility::Public || project.role.is_some();
     if !can_see_project {
         return hidden(principal);
     }
@@ -271,7 +270,11 @@ mod tests {
         }
     }
 
-    fn project(visibility: Visibility, registry: RegistryAccess, role: Option<Role>) -> ProjectAccess {
+    fn project(
+        visibility: Visibility,
+        registry: RegistryAccess,
+        role: Option<Role>,
+    ) -> ProjectAccess {
         ProjectAccess {
             visibility,
             registry,
@@ -282,34 +285,95 @@ mod tests {
     #[test]
     fn private_project_hides_itself() {
         let p = project(Visibility::Private, RegistryAccess::Enabled, None);
-        assert_eq!(decide(&Principal::Anonymous, Some(p), Action::ReadRegistry), Decision::Unauthenticated);
-        assert_eq!(decide(&user(Scope::Api), Some(p), Action::ReadRegistry), Decision::NotFound);
-        assert_eq!(decide(&user(Scope::Api), None, Action::ReadRegistry), Decision::NotFound);
+        assert_eq!(
+            decide(&Principal::Anonymous, Some(p), Action::ReadRegistry),
+            Decision::Unauthenticated
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(p), Action::ReadRegistry),
+            Decision::NotFound
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), None, Action::ReadRegistry),
+            Decision::NotFound
+        );
     }
 
     #[test]
     fn roles_gate_writes() {
-        let guest = project(Visibility::Private, RegistryAccess::Enabled, Some(Role::Guest));
-        let reporter = project(Visibility::Private, RegistryAccess::Enabled, Some(Role::Reporter));
-        assert_eq!(decide(&user(Scope::Api), Some(guest), Action::ReadRegistry), Decision::Allow);
-        assert_eq!(decide(&user(Scope::Api), Some(guest), Action::WriteRegistry), Decision::Forbidden);
-        assert_eq!(decide(&user(Scope::Api), Some(reporter), Action::WriteRegistry), Decision::Allow);
-        assert_eq!(decide(&user(Scope::Api), Some(reporter), Action::Maintain), Decision::Forbidden);
-        assert_eq!(decide(&user(Scope::ReadApi), Some(reporter), Action::WriteRegistry), Decision::Forbidden);
+        let guest = project(
+            Visibility::Private,
+            RegistryAccess::Enabled,
+            Some(Role::Guest),
+        );
+        let reporter = project(
+            Visibility::Private,
+            RegistryAccess::Enabled,
+            Some(Role::Reporter),
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(guest), Action::ReadRegistry),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(guest), Action::WriteRegistry),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(reporter), Action::WriteRegistry),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(reporter), Action::Maintain),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&user(Scope::ReadApi), Some(reporter), Action::WriteRegistry),
+            Decision::Forbidden
+        );
     }
 
     #[test]
     fn public_registry_levels() {
         let enabled = project(Visibility::Public, RegistryAccess::Enabled, None);
         let private = project(Visibility::Public, RegistryAccess::Private, None);
-        let disabled = project(Visibility::Public, RegistryAccess::Disabled, Some(Role::Owner));
-        assert_eq!(decide(&Principal::Anonymous, Some(enabled), Action::ReadRegistry), Decision::Allow);
-        assert_eq!(decide(&Principal::Anonymous, Some(enabled), Action::WriteRegistry), Decision::Unauthenticated);
-        assert_eq!(decide(&user(Scope::Api), Some(enabled), Action::WriteRegistry), Decision::Forbidden);
-        assert_eq!(decide(&user(Scope::Api), Some(private), Action::ReadRegistry), Decision::NotFound);
-        assert_eq!(decide(&user(Scope::Api), Some(disabled), Action::ReadRegistry), Decision::NotFound);
-        assert_eq!(decide(&user(Scope::Api), Some(disabled), Action::Maintain), Decision::Allow);
-        let admin = Principal::User { user_id: 1, is_admin: true, scope: Scope::Api };
-        assert_eq!(decide(&admin, Some(disabled), Action::WriteRegistry), Decision::Allow);
+        let disabled = project(
+            Visibility::Public,
+            RegistryAccess::Disabled,
+            Some(Role::Owner),
+        );
+        assert_eq!(
+            decide(&Principal::Anonymous, Some(enabled), Action::ReadRegistry),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&Principal::Anonymous, Some(enabled), Action::WriteRegistry),
+            Decision::Unauthenticated
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(enabled), Action::WriteRegistry),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(private), Action::ReadRegistry),
+            Decision::NotFound
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(disabled), Action::ReadRegistry),
+            Decision::NotFound
+        );
+        assert_eq!(
+            decide(&user(Scope::Api), Some(disabled), Action::Maintain),
+            Decision::Allow
+        );
+        let admin = Principal::User {
+            user_id: 1,
+            is_admin: true,
+            scope: Scope::Api,
+        };
+        assert_eq!(
+            decide(&admin, Some(disabled), Action::WriteRegistry),
+            Decision::Allow
+        );
     }
 }

@@ -15,7 +15,9 @@ pub fn validate_path_segment(what: &str, s: &str) -> Result<(), String> {
         return Err(format!("{what} can't be blank"));
     }
     if s.len() > MAX_PATH_LEN {
-        return Err(format!("{what} is too long (maximum is {MAX_PATH_LEN} characters)"));
+        return Err(format!(
+            "{what} is too long (maximum is {MAX_PATH_LEN} characters)"
+        ));
     }
     let first_ok = s.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
     let chars_ok = s
@@ -49,7 +51,9 @@ pub fn validate_display_name(what: &str, s: &str) -> Result<(), String> {
         return Err(format!("{what} can't be blank"));
     }
     if s.chars().count() > MAX_PATH_LEN {
-        return Err(format!("{what} is too long (maximum is {MAX_PATH_LEN} characters)"));
+        return Err(format!(
+            "{what} is too long (maximum is {MAX_PATH_LEN} characters)"
+        ));
     }
     if s.chars().any(char::is_control) {
         return Err(format!("{what} can't contain control characters"));
@@ -151,7 +155,11 @@ mod tests {
             assert!(validate_entity_key("key", "key", bad).is_err(), "{bad}");
         }
         let long = "k".repeat(251);
-        assert!(validate_entity_key("key", "key", &long).unwrap_err().contains("250"));
+        assert!(
+            validate_entity_key("key", "key", &long)
+                .unwrap_err()
+                .contains("250")
+        );
     }
 
     #[test]

@@ -17,8 +17,9 @@ pub fn decode(token: Option<&str>) -> Result<u64, String> {
     let bytes = STANDARD
         .decode(token.trim())
         .map_err(|_| "Invalid page token, could not base64-decode".to_string())?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|_| "Invalid page token, decoded value=… could not be parsed as JSON".to_string())?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
+        "Invalid page token, decoded value=… could not be parsed as JSON".to_string()
+    })?;
     value
         .get("offset")
         .and_then(serde_json::Value::as_u64)

@@ -7,11 +7,17 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use hangar_core::access::{RegistryAccess, Role, Visibility};
 use hangar_core::{names, token};
-use hangar_store::model::{NewProject, NewToken, NewUser, Paging, Project, ProjectUpdate, ProjectVisibilityFilter, TokenFilter, User};
+use hangar_store::model::{
+    NewProject, NewToken, NewUser, Paging, Project, ProjectUpdate, ProjectVisibilityFilter,
+    TokenFilter, User,
+};
 use hangar_store::{MemberRepo, ProjectRepo, SqlStore, TokenRepo, UserRepo};
 use std::io::Read;
 
-const ALL: Paging = Paging { offset: 0, limit: i64::MAX };
+const ALL: Paging = Paging {
+    offset: 0,
+    limit: i64::MAX,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -148,7 +154,10 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
     let store = open_store(&settings).await?;
     let result = match command {
         AdminCommand::Migrate => {
-            println!("migrations applied to {}", hangar_store::redact_url(&settings.database_url()));
+            println!(
+                "migrations applied to {}",
+                hangar_store::redact_url(&settings.database_url())
+            );
             Ok(())
         }
         AdminCommand::User(c) => user(&store, c).await,
@@ -171,7 +180,10 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 async fn find_user(store: &SqlStore, username: &str) -> anyhow::Result<User> {
-    store.find_user(username).await?.with_context(|| format!("no user '{username}'"))
+    store
+        .find_user(username)
+        .await?
+        .with_context(|| format!("no user '{username}'"))
 }
 
 async fn find_project(store: &SqlStore, reference: &str) -> anyhow::Result<Project> {
@@ -187,7 +199,13 @@ async fn find_project(store: &SqlStore, reference: &str) -> anyhow::Result<Proje
 
 async fn user(store: &SqlStore, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Create { username, name, email, password_stdin, admin } => {
+        UserCommand::Create {
+            username,
+            name,
+            email,
+            password_stdin,
+            admin,
+        } => {
             names::validate_path_segment("username", &username).map_err(anyhow::Error::msg)?;
             let password_hash = if password_stdin {
                 Some(hangar_core::password::hash(&read_password()?).map_err(anyhow::Error::msg)?)
@@ -195,20 +213,39 @@ async fn user(store: &SqlStore, command: UserCommand) -> anyhow::Result<()> {
                 None
             };
             let user = store
-                .create_user(NewUser { name: name.unwrap_or_else(|| username.clone()), username, email, password_hash, is_admin: admin })
+                .create_user(NewUser {
+                    name: name.unwrap_or_else(|| username.clone()),
+                    username,
+                    email,
+                    password_hash,
+                    is_admin: admin,
+                })
                 .await?;
             println!("created user {} (id {})", user.username, user.id);
         }
         UserCommand::SetPassword { username } => {
             let user = find_user(store, &username).await?;
-            let hash = hangar_core::password::hash(&read_password()?).map_err(anyhow::Error::msg)?;
+            let hash =
+                hangar_core::password::hash(&read_password()?).map_err(anyhow::Error::msg)?;
             store.set_password(user.id, &hash).await?;
             println!("password set for {}", user.username);
         }
         UserCommand::List => {
             for u in store.list_users(ALL).await?.items {
-                let kind = if u.is_admin { "admin" } else if u.is_bot { "bot" } else { "user" };
-                println!("{}\t{}\t{}\t{}", u.id, u.username, kind, u.email.unwrap_or_default());
+                let kind = if u.is_admin {
+                    "admin"
+                } else if u.is_bot {
+                    "bot"
+                } else {
+                    "user"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.id,
+                    u.username,
+                    kind,
+                    u.email.unwrap_or_default()
+                );
             }
         }
     }
@@ -217,8 +254,16 @@ async fn user(store: &SqlStore, command: UserCommand) -> anyhow::Result<()> {
 
 async fn project(store: &SqlStore, command: ProjectCommand) -> anyhow::Result<()> {
     match command {
-        ProjectCommand::Create { path, owner, visibility, registry_access, ci_base_url } => {
-            let (namespace, name) = path.split_once('/').context("give the project as namespace/name")?;
+        ProjectCommand::Create {
+            path,
+            owner,
+            visibility,
+            registry_access,
+            ci_base_url,
+        } => {
+            let (namespace, name) = path
+                .split_once('/')
+                .context("give the project as namespace/name")?;
             names::validate_path_segment("namespace", namespace).map_err(anyhow::Error::msg)?;
             names::validate_path_segment("path", name).map_err(anyhow::Error::msg)?;
             let owner_id = match owner {
@@ -237,9 +282,19 @@ async fn project(store: &SqlStore, command: ProjectCommand) -> anyhow::Result<()
                     owner_id,
                 })
                 .await?;
-            println!("created project {} (id {})", project.path_with_namespace(), project.id);
+            println!(
+                "created project {} (id {})",
+                project.path_with_namespace(),
+                project.id
+            );
         }
-        ProjectCommand::Update { project, visibility, registry_access, ci_base_url, description } => {
+        ProjectCommand::Update {
+            project,
+            visibility,
+            registry_access,
+            ci_base_url,
+            description,
+        } => {
             let found = find_project(store, &project).await?;
             let update = ProjectUpdate {
                 visibility,
@@ -259,8 +314,18 @@ async fn project(store: &SqlStore, command: ProjectCommand) -> anyhow::Result<()
             );
         }
         ProjectCommand::List => {
-            for p in store.list_projects(ProjectVisibilityFilter::All, None, ALL).await?.items {
-                println!("{}\t{}\t{}\t{}", p.id, p.path_with_namespace(), p.visibility.as_str(), p.registry_access.as_str());
+            for p in store
+                .list_projects(ProjectVisibilityFilter::All, None, ALL)
+                .await?
+                .items
+            {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    p.id,
+                    p.path_with_namespace(),
+                    p.visibility.as_str(),
+                    p.registry_access.as_str()
+                );
             }
         }
     }
@@ -269,17 +334,34 @@ async fn project(store: &SqlStore, command: ProjectCommand) -> anyhow::Result<()
 
 async fn member(store: &SqlStore, command: MemberCommand) -> anyhow::Result<()> {
     match command {
-        MemberCommand::Add { project, username, role, expires_at } => {
+        MemberCommand::Add {
+            project,
+            username,
+            role,
+            expires_at,
+        } => {
             let p = find_project(store, &project).await?;
             let u = find_user(store, &username).await?;
             store.add_member(p.id, u.id, role, expires_at).await?;
-            println!("{} is now {role} of {}", u.username, p.path_with_namespace());
+            println!(
+                "{} is now {role} of {}",
+                u.username,
+                p.path_with_namespace()
+            );
         }
-        MemberCommand::Update { project, username, role } => {
+        MemberCommand::Update {
+            project,
+            username,
+            role,
+        } => {
             let p = find_project(store, &project).await?;
             let u = find_user(store, &username).await?;
             store.update_member(p.id, u.id, role, None).await?;
-            println!("{} is now {role} of {}", u.username, p.path_with_namespace());
+            println!(
+                "{} is now {role} of {}",
+                u.username,
+                p.path_with_namespace()
+            );
         }
         MemberCommand::Remove { project, username } => {
             let p = find_project(store, &project).await?;
@@ -299,13 +381,26 @@ async fn member(store: &SqlStore, command: MemberCommand) -> anyhow::Result<()> 
 
 async fn token_command(store: &SqlStore, command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { user, project, name, scopes, role, expires_at } => {
+        TokenCommand::Create {
+            user,
+            project,
+            name,
+            scopes,
+            role,
+            expires_at,
+        } => {
             let scope = token::parse_scopes(&scopes).map_err(anyhow::Error::msg)?;
             if let Some(date) = &expires_at {
-                chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").context("--expires-at must be YYYY-MM-DD")?;
+                chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                    .context("--expires-at must be YYYY-MM-DD")?;
             }
             let secret = token::generate();
-            let new = NewToken { name, scope, expires_at, token_hash: token::hash(&secret) };
+            let new = NewToken {
+                name,
+                scope,
+                expires_at,
+                token_hash: token::hash(&secret),
+            };
             let created = match (user, project) {
                 (Some(username), _) => {
                     let u = find_user(store, &username).await?;

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use config::SettingsArgs;
 
 #[derive(Debug, Parser)]
-#[command(name = "hangar", version, about = "A self-hosted model registry that speaks MLflow and GitLab")]
+#[command(
+    name = "hangar",
+    version,
+    about = "A self-hosted model registry that speaks MLflow and GitLab"
+)]
 struct Cli {
     #[command(flatten)]
     settings: SettingsArgs,
@@ -39,7 +43,9 @@ enum ConfigCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = cli.settings.load()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Serve => runtime.block_on(serve::run(settings)),
         Command::Config(ConfigCommand::Show) => {

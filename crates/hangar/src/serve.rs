@@ -10,7 +10,8 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -26,8 +27,9 @@ pub fn init_logging(format: LogFormat) {
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("cannot create data folder {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!("cannot create data folder {}", settings.data_dir.display())
+        })?;
     }
     Ok(hangar_store::open(&url).await?)
 }
@@ -108,7 +110,8 @@ async fn bootstrap(settings: &Settings, store: &dyn Store) -> anyhow::Result<()>
             namespace: "admin".into(),
             path: "default".into(),
             name: "default".into(),
-            description: "The default project, which MLFLOW_TRACKING_URI=<hangar URL> reaches".into(),
+            description: "The default project, which MLFLOW_TRACKING_URI=<hangar URL> reaches"
+                .into(),
             visibility: Visibility::Private,
             registry_access: RegistryAccess::Enabled,
             ci_base_url: None,
@@ -132,7 +135,10 @@ async fn bootstrap(settings: &Settings, store: &dyn Store) -> anyhow::Result<()>
     write_private(&path, &format!("{secret}\n"))
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("Created user 'admin' and project 1 (admin/default).");
-    println!("Initial admin token (shown once, also in {}):", path.display());
+    println!(
+        "Initial admin token (shown once, also in {}):",
+        path.display()
+    );
     println!("{secret}");
     Ok(())
 }

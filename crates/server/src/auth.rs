@@ -95,7 +95,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
     if !token::looks_valid(&presented) {
         return Err(invalid);
     }
-    let Some((token, user)) = state.store.find_token_by_hash(&token::hash(&presented)).await? else {
+    let Some((token, user)) = state
+        .store
+        .find_token_by_hash(&token::hash(&presented))
+        .await?
+    else {
         return Err(invalid);
     };
     if token.revoked || is_expired(token.expires_at.as_deref()) {
@@ -130,7 +134,9 @@ fn presented_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| AuthError::Unauthenticated("malformed Authorization header"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::Unauthenticated("malformed Authorization header"))?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
@@ -151,7 +157,14 @@ fn presented_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
 /// GitLab tokens expire at the start of their `expires_at` day, UTC.
 pub fn is_expired(expires_at: Option<&str>) -> bool {
     match expires_at {
-        Some(date) => chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string().as_str() >= date,
+        Some(date) => {
+            chrono::Utc::now()
+                .date_naive()
+                .format("%Y-%m-%d")
+                .to_string()
+                .as_str()
+                >= date
+        }
         None => false,
     }
 }

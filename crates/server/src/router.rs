@@ -12,7 +12,10 @@ pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let mlflow = api::mlflow::router();
     Router::new()
-        .nest("/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow", mlflow.clone())
+        .nest(
+            "/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow",
+            mlflow.clone(),
+        )
         .nest("/api/2.0/mlflow", mlflow)
         .nest("/api/v4", api::v4::router())
         .merge(ops::router())

@@ -37,11 +37,16 @@ impl SqlStore {
     /// Loads experiments with their tags: one query for the rows, one for all their tags.
     async fn load_experiments(&self, sql: &Sql) -> Result<Vec<Experiment>, StoreError> {
         let rows = sql.build().fetch_all(&self.reader).await?;
-        let mut experiments = rows.iter().map(experiment_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut experiments = rows
+            .iter()
+            .map(experiment_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         if experiments.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tags_sql = Sql::new("SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (");
+        let mut tags_sql = Sql::new(
+            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (",
+        );
         for (i, (id, _)) in experiments.iter().enumerate() {
             if i > 0 {
                 tags_sql.push(", ");
@@ -70,9 +75,16 @@ impl SqlStore {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn fetch_experiment(&self, project_id: i64, column: &str, value: Arg) -> Result<Option<Experiment>, StoreError> {
+    async fn fetch_experiment(
+        &self,
+        project_id: i64,
+        column: &str,
+        value: Arg,
+    ) -> Result<Option<Experiment>, StoreError> {
         let mut sql = Sql::new("SELECT ");
-        sql.push(EXPERIMENT_COLUMNS).push(" FROM experiments e WHERE e.project_id = ").bind_i64(project_id);
+        sql.push(EXPERIMENT_COLUMNS)
+            .push(" FROM experiments e WHERE e.project_id = ")
+            .bind_i64(project_id);
         sql.push(" AND ").push(column).push(" = ").bind(value);
         Ok(self.load_experiments(&sql).await?.into_iter().next())
     }
@@ -94,7 +106,9 @@ fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
     match (&clause.key, &clause.comparator, &clause.value) {
         (Key::Attribute(attr), comparator, value) if attr == "name" => match (comparator, value) {
             (Comparator::ILike, Value::Str(s)) => {
-                sql.push(" AND lower(e.name) LIKE lower(").bind_str(s).push(")");
+                sql.push(" AND lower(e.name) LIKE lower(")
+                    .bind_str(s)
+                    .push(")");
             }
             (c, Value::Str(s)) => {
                 sql.push(" AND e.name").push(op(*c)).bind_str(s);
@@ -113,7 +127,11 @@ fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
                 .map(|s| parse_experiment_id(s))
                 .collect::<Result<Vec<_>, _>>()?;
             let negate = matches!(comparator, Comparator::Ne | Comparator::NotIn);
-            sql.push(if negate { " AND e.iid NOT IN (" } else { " AND e.iid IN (" });
+            sql.push(if negate {
+                " AND e.iid NOT IN ("
+            } else {
+                " AND e.iid IN ("
+            });
             for (i, id) in ids.iter().enumerate() {
                 if i > 0 {
                     sql.push(", ");
@@ -125,7 +143,11 @@ fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
         (Key::Attribute(attr), comparator, Value::Num(n))
             if attr == "creation_time" || attr == "last_update_time" =>
         {
-            sql.push(" AND e.").push(if attr == "creation_time" { "creation_time" } else { "last_update_time" });
+            sql.push(" AND e.").push(if attr == "creation_time" {
+                "creation_time"
+            } else {
+                "last_update_time"
+            });
             sql.push(op(*comparator)).bind(Arg::F64(*n));
         }
         (Key::Tag(key), Comparator::IsNull, _) => {
@@ -139,7 +161,9 @@ fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
             match (comparator, value) {
                 (Comparator::IsNotNull, _) => {}
                 (Comparator::ILike, Value::Str(s)) => {
-                    sql.push(" AND lower(t.value) LIKE lower(").bind_str(s).push(")");
+                    sql.push(" AND lower(t.value) LIKE lower(")
+                        .bind_str(s)
+                        .push(")");
                 }
                 (c, Value::Str(s)) => {
                     sql.push(" AND t.value").push(op(*c)).bind_str(s);
@@ -154,13 +178,17 @@ fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
 }
 
 fn invalid(clause: &Clause) -> StoreError {
-    StoreError::Invalid(format!("Unsupported filter clause for experiments: {clause:?}"))
+    StoreError::Invalid(format!(
+        "Unsupported filter clause for experiments: {clause:?}"
+    ))
 }
 
 fn parse_experiment_id(s: &str) -> Result<i64, StoreError> {
-    s.trim()
-        .parse()
-        .map_err(|_| StoreError::Invalid(format!("Invalid experiment ID '{s}'. Experiment ID must be a valid integer.")))
+    s.trim().parse().map_err(|_| {
+        StoreError::Invalid(format!(
+            "Invalid experiment ID '{s}'. Experiment ID must be a valid integer."
+        ))
+    })
 }
 
 fn order_column(key: &Key) -> Option<&'static str> {
@@ -178,7 +206,11 @@ fn order_column(key: &Key) -> Option<&'static str> {
 
 #[async_trait]
 impl ExperimentRepo for SqlStore {
-    async fn create_experiment(&self, project_id: i64, experiment: NewExperiment) -> Result<Experiment, StoreError> {
+    async fn create_experiment(
+        &self,
+        project_id: i64,
+        experiment: NewExperiment,
+    ) -> Result<Experiment, StoreError> {
         let now = hangar_core::now_millis();
         let mut tx = self.writer.begin().await?;
         // Bumping the counter locks the project row until commit, so iids never collide.
@@ -234,12 +266,22 @@ impl ExperimentRepo for SqlStore {
         })
     }
 
-    async fn get_experiment(&self, project_id: i64, iid: i64) -> Result<Option<Experiment>, StoreError> {
-        self.fetch_experiment(project_id, "e.iid", Arg::I64(iid)).await
+    async fn get_experiment(
+        &self,
+        project_id: i64,
+        iid: i64,
+    ) -> Result<Option<Experiment>, StoreError> {
+        self.fetch_experiment(project_id, "e.iid", Arg::I64(iid))
+            .await
     }
 
-    async fn find_experiment(&self, project_id: i64, name: &str) -> Result<Option<Experiment>, StoreError> {
-        self.fetch_experiment(project_id, "e.name", Arg::Str(name.to_string())).await
+    async fn find_experiment(
+        &self,
+        project_id: i64,
+        name: &str,
+    ) -> Result<Option<Experiment>, StoreError> {
+        self.fetch_experiment(project_id, "e.name", Arg::Str(name.to_string()))
+            .await
     }
 
     async fn search_experiments(
@@ -265,23 +307,40 @@ impl ExperimentRepo for SqlStore {
         let mut terms = Vec::new();
         for order in order_by {
             let column = order_column(&order.key).ok_or_else(|| {
-                StoreError::Invalid(format!("Invalid order_by key for experiments: {:?}", order.key))
+                StoreError::Invalid(format!(
+                    "Invalid order_by key for experiments: {:?}",
+                    order.key
+                ))
             })?;
-            terms.push(format!("{column} {}", if order.ascending { "ASC" } else { "DESC" }));
+            terms.push(format!(
+                "{column} {}",
+                if order.ascending { "ASC" } else { "DESC" }
+            ));
         }
         if terms.is_empty() {
             terms.push("e.creation_time DESC".into());
         }
         // MLflow always breaks ties by experiment id.
-        if !order_by.iter().any(|o| order_column(&o.key) == Some("e.iid")) {
+        if !order_by
+            .iter()
+            .any(|o| order_column(&o.key) == Some("e.iid"))
+        {
             terms.push("e.iid ASC".into());
         }
         sql.push(" ORDER BY ").push(&terms.join(", "));
-        sql.push(" LIMIT ").bind_i64(paging.limit).push(" OFFSET ").bind_i64(paging.offset);
+        sql.push(" LIMIT ")
+            .bind_i64(paging.limit)
+            .push(" OFFSET ")
+            .bind_i64(paging.offset);
         self.load_experiments(&sql).await
     }
 
-    async fn rename_experiment(&self, project_id: i64, iid: i64, new_name: &str) -> Result<(), StoreError> {
+    async fn rename_experiment(
+        &self,
+        project_id: i64,
+        iid: i64,
+        new_name: &str,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE experiments SET name = $1, last_update_time = $2 WHERE project_id = $3 AND iid = $4",
         )
@@ -298,7 +357,12 @@ impl ExperimentRepo for SqlStore {
         Ok(())
     }
 
-    async fn set_experiment_stage(&self, project_id: i64, iid: i64, stage: LifecycleStage) -> Result<(), StoreError> {
+    async fn set_experiment_stage(
+        &self,
+        project_id: i64,
+        iid: i64,
+        stage: LifecycleStage,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE experiments SET lifecycle_stage = $1, last_update_time = $2 WHERE project_id = $3 AND iid = $4",
         )
@@ -314,7 +378,13 @@ impl ExperimentRepo for SqlStore {
         Ok(())
     }
 
-    async fn set_experiment_tag(&self, project_id: i64, iid: i64, key: &str, value: &str) -> Result<(), StoreError> {
+    async fn set_experiment_tag(
+        &self,
+        project_id: i64,
+        iid: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
         let id = self.experiment_row_id(project_id, iid).await?;
         sqlx::query(
             "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
@@ -328,7 +398,12 @@ impl ExperimentRepo for SqlStore {
         Ok(())
     }
 
-    async fn delete_experiment_tag(&self, project_id: i64, iid: i64, key: &str) -> Result<(), StoreError> {
+    async fn delete_experiment_tag(
+        &self,
+        project_id: i64,
+        iid: i64,
+        key: &str,
+    ) -> Result<(), StoreError> {
         let id = self.experiment_row_id(project_id, iid).await?;
         let done = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = $1 AND key = $2")
             .bind(id)

@@ -99,7 +99,11 @@ impl MemberRepo for SqlStore {
         Ok(level.and_then(Role::from_access_level))
     }
 
-    async fn list_members(&self, project_id: i64, paging: Paging) -> Result<Page<Member>, StoreError> {
+    async fn list_members(
+        &self,
+        project_id: i64,
+        paging: Paging,
+    ) -> Result<Page<Member>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{MEMBER_SELECT} WHERE m.project_id = $1 ORDER BY u.id LIMIT $2 OFFSET $3"
         )))
@@ -116,7 +120,11 @@ impl MemberRepo for SqlStore {
         Ok(Page { items, total })
     }
 
-    async fn get_member(&self, project_id: i64, user_id: i64) -> Result<Option<Member>, StoreError> {
+    async fn get_member(
+        &self,
+        project_id: i64,
+        user_id: i64,
+    ) -> Result<Option<Member>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{MEMBER_SELECT} WHERE m.project_id = $1 AND m.user_id = $2"
         )))
@@ -147,7 +155,9 @@ impl MemberRepo for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(conflict("Member already exists"))?;
-        let member = fetch_member(&mut tx, project_id, user_id).await?.ok_or(StoreError::NotFound)?;
+        let member = fetch_member(&mut tx, project_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(member)
     }
@@ -160,7 +170,9 @@ impl MemberRepo for SqlStore {
         expires_at: Option<Option<String>>,
     ) -> Result<Member, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let current = fetch_member(&mut tx, project_id, user_id).await?.ok_or(StoreError::NotFound)?;
+        let current = fetch_member(&mut tx, project_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if current.role == Role::Owner && role != Role::Owner {
             keep_an_owner(&mut tx, project_id, user_id).await?;
         }
@@ -174,14 +186,18 @@ impl MemberRepo for SqlStore {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        let member = fetch_member(&mut tx, project_id, user_id).await?.ok_or(StoreError::NotFound)?;
+        let member = fetch_member(&mut tx, project_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(member)
     }
 
     async fn remove_member(&self, project_id: i64, user_id: i64) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let current = fetch_member(&mut tx, project_id, user_id).await?.ok_or(StoreError::NotFound)?;
+        let current = fetch_member(&mut tx, project_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if current.role == Role::Owner {
             keep_an_owner(&mut tx, project_id, user_id).await?;
         }

@@ -92,12 +92,18 @@ impl ProjectRepo for SqlStore {
 
     async fn get_project(&self, id: i64) -> Result<Option<Project>, StoreError> {
         let mut sql = Sql::new("SELECT ");
-        sql.push(PROJECT_COLUMNS).push(" FROM projects p WHERE p.id = ").bind_i64(id);
+        sql.push(PROJECT_COLUMNS)
+            .push(" FROM projects p WHERE p.id = ")
+            .bind_i64(id);
         let row = sql.build().fetch_optional(&self.reader).await?;
         Ok(row.as_ref().map(project_from_row).transpose()?)
     }
 
-    async fn find_project(&self, namespace: &str, path: &str) -> Result<Option<Project>, StoreError> {
+    async fn find_project(
+        &self,
+        namespace: &str,
+        path: &str,
+    ) -> Result<Option<Project>, StoreError> {
         let mut sql = Sql::new("SELECT ");
         sql.push(PROJECT_COLUMNS)
             .push(" FROM projects p WHERE lower(p.namespace) = lower(")
@@ -157,7 +163,10 @@ impl ProjectRepo for SqlStore {
             .bind_i64(paging.offset);
         let total: i64 = count.build().fetch_one(&self.reader).await?.try_get("n")?;
         let rows = select.build().fetch_all(&self.reader).await?;
-        let items = rows.iter().map(project_from_row).collect::<Result<_, _>>()?;
+        let items = rows
+            .iter()
+            .map(project_from_row)
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
 
@@ -188,7 +197,10 @@ impl ProjectRepo for SqlStore {
             }
             None => {}
         }
-        sql.push(" WHERE id = ").bind_i64(id).push(" RETURNING ").push(&PROJECT_COLUMNS.replace("p.", ""));
+        sql.push(" WHERE id = ")
+            .bind_i64(id)
+            .push(" RETURNING ")
+            .push(&PROJECT_COLUMNS.replace("p.", ""));
         let row = sql
             .build()
             .fetch_optional(&self.writer)

@@ -15,7 +15,10 @@ pub trait UserRepo {
     async fn get_user(&self, id: i64) -> Result<Option<User>>;
     async fn find_user(&self, username: &str) -> Result<Option<User>>;
     /// The user and their password hash, for signing in.
-    async fn find_user_with_password(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
+    async fn find_user_with_password(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, Option<String>)>>;
     async fn list_users(&self, paging: Paging) -> Result<Page<User>>;
     async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()>;
     async fn count_users(&self) -> Result<i64>;
@@ -66,7 +69,12 @@ pub trait MemberRepo {
 pub trait TokenRepo {
     async fn create_personal_token(&self, user_id: i64, token: NewToken) -> Result<Token>;
     /// Creates a bot user, makes it a member with `role`, and gives it the token.
-    async fn create_project_token(&self, project_id: i64, role: Role, token: NewToken) -> Result<ProjectToken>;
+    async fn create_project_token(
+        &self,
+        project_id: i64,
+        role: Role,
+        token: NewToken,
+    ) -> Result<ProjectToken>;
     /// The live or dead token with this hash, with its user.
     async fn find_token_by_hash(&self, token_hash: &str) -> Result<Option<(Token, User)>>;
     async fn get_token(&self, id: i64) -> Result<Option<Token>>;
@@ -81,7 +89,11 @@ pub trait TokenRepo {
 #[async_trait]
 pub trait ExperimentRepo {
     /// Creates an experiment with the project's next iid. A taken name is a conflict.
-    async fn create_experiment(&self, project_id: i64, experiment: NewExperiment) -> Result<Experiment>;
+    async fn create_experiment(
+        &self,
+        project_id: i64,
+        experiment: NewExperiment,
+    ) -> Result<Experiment>;
     async fn get_experiment(&self, project_id: i64, iid: i64) -> Result<Option<Experiment>>;
     async fn find_experiment(&self, project_id: i64, name: &str) -> Result<Option<Experiment>>;
     /// One page of a search; `limit` rows at most, starting at `offset`.
@@ -94,15 +106,28 @@ pub trait ExperimentRepo {
         paging: Paging,
     ) -> Result<Vec<Experiment>>;
     async fn rename_experiment(&self, project_id: i64, iid: i64, new_name: &str) -> Result<()>;
-    async fn set_experiment_stage(&self, project_id: i64, iid: i64, stage: LifecycleStage) -> Result<()>;
-    async fn set_experiment_tag(&self, project_id: i64, iid: i64, key: &str, value: &str) -> Result<()>;
+    async fn set_experiment_stage(
+        &self,
+        project_id: i64,
+        iid: i64,
+        stage: LifecycleStage,
+    ) -> Result<()>;
+    async fn set_experiment_tag(
+        &self,
+        project_id: i64,
+        iid: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<()>;
     /// Deletes a tag; [`StoreError::NotFound`] when the experiment has no such tag.
     async fn delete_experiment_tag(&self, project_id: i64, iid: i64, key: &str) -> Result<()>;
 }
 
 /// Everything Hangar stores.
 #[async_trait]
-pub trait Store: UserRepo + ProjectRepo + MemberRepo + TokenRepo + ExperimentRepo + Send + Sync {
+pub trait Store:
+    UserRepo + ProjectRepo + MemberRepo + TokenRepo + ExperimentRepo + Send + Sync
+{
     /// Checks that the database answers (for `/ready`).
     async fn ping(&self) -> Result<()>;
 }

@@ -37,7 +37,11 @@ fn scope_name(scope: Scope) -> &'static str {
 
 #[async_trait]
 impl TokenRepo for SqlStore {
-    async fn create_personal_token(&self, user_id: i64, token: NewToken) -> Result<Token, StoreError> {
+    async fn create_personal_token(
+        &self,
+        user_id: i64,
+        token: NewToken,
+    ) -> Result<Token, StoreError> {
         let mut sql = Sql::new(
             "INSERT INTO tokens (user_id, name, token_hash, scope, expires_at, created_at) VALUES (",
         );
@@ -108,7 +112,10 @@ impl TokenRepo for SqlStore {
             Some(date) => sql.bind_str(date),
             None => sql.push("NULL"),
         };
-        sql.push(", ").bind_i64(now).push(") RETURNING ").push(&TOKEN_COLUMNS.replace("t.", ""));
+        sql.push(", ")
+            .bind_i64(now)
+            .push(") RETURNING ")
+            .push(&TOKEN_COLUMNS.replace("t.", ""));
         let row = sql.build().fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(ProjectToken {
@@ -117,7 +124,10 @@ impl TokenRepo for SqlStore {
         })
     }
 
-    async fn find_token_by_hash(&self, token_hash: &str) -> Result<Option<(Token, User)>, StoreError> {
+    async fn find_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Token, User)>, StoreError> {
         let mut sql = Sql::new("SELECT ");
         sql.push(TOKEN_COLUMNS)
             .push(", u.id, u.username, u.name, u.email, u.is_admin, u.is_bot, u.created_at")
@@ -132,12 +142,18 @@ impl TokenRepo for SqlStore {
 
     async fn get_token(&self, id: i64) -> Result<Option<Token>, StoreError> {
         let mut sql = Sql::new("SELECT ");
-        sql.push(TOKEN_COLUMNS).push(" FROM tokens t WHERE t.id = ").bind_i64(id);
+        sql.push(TOKEN_COLUMNS)
+            .push(" FROM tokens t WHERE t.id = ")
+            .bind_i64(id);
         let row = sql.build().fetch_optional(&self.reader).await?;
         Ok(row.as_ref().map(token_from_row).transpose()?)
     }
 
-    async fn list_tokens(&self, filter: TokenFilter, paging: Paging) -> Result<Page<Token>, StoreError> {
+    async fn list_tokens(
+        &self,
+        filter: TokenFilter,
+        paging: Paging,
+    ) -> Result<Page<Token>, StoreError> {
         let condition = |sql: &mut Sql| {
             sql.push(" FROM tokens t WHERE 1 = 1");
             if let Some(user) = filter.user_id {
@@ -167,22 +183,25 @@ impl TokenRepo for SqlStore {
         let Some(project_id) = token.project_id else {
             return Ok(None);
         };
-        let level: Option<i64> =
-            sqlx::query_scalar("SELECT access_level FROM members WHERE project_id = $1 AND user_id = $2")
-                .bind(project_id)
-                .bind(token.user_id)
-                .fetch_optional(&self.reader)
-                .await?;
+        let level: Option<i64> = sqlx::query_scalar(
+            "SELECT access_level FROM members WHERE project_id = $1 AND user_id = $2",
+        )
+        .bind(project_id)
+        .bind(token.user_id)
+        .fetch_optional(&self.reader)
+        .await?;
         Ok(level.and_then(Role::from_access_level))
     }
 
     async fn revoke_token(&self, id: i64) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let row = sqlx::query("UPDATE tokens SET revoked = 1 WHERE id = $1 RETURNING user_id, project_id")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "UPDATE tokens SET revoked = 1 WHERE id = $1 RETURNING user_id, project_id",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let project_id: Option<i64> = row.try_get("project_id")?;
         if let Some(project_id) = project_id {
             let bot: i64 = row.try_get("user_id")?;

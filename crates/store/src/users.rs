@@ -36,7 +36,10 @@ impl UserRepo for SqlStore {
         .bind(hangar_core::now_millis())
         .fetch_one(&self.writer)
         .await
-        .map_err(conflict(format!("Username '{}' has already been taken", user.username)))?;
+        .map_err(conflict(format!(
+            "Username '{}' has already been taken",
+            user.username
+        )))?;
         Ok(user_from_row(&row)?)
     }
 
@@ -45,14 +48,17 @@ impl UserRepo for SqlStore {
             "SELECT u.id, u.username, u.name, u.email, u.is_admin, u.is_bot, u.created_at
              FROM users u WHERE u.id = $1",
         )
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.find_user_with_password(username).await?.map(|(u, _)| u))
+        Ok(self
+            .find_user_with_password(username)
+            .await?
+            .map(|(u, _)| u))
     }
 
     async fn find_user_with_password(

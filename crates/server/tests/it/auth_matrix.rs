@@ -84,9 +84,22 @@ struct Fixture {
 
 async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
     let (owner, owner_token) = app.user("owner", false).await;
-    let project = app.project("team/private", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+    let project = app
+        .project(
+            "team/private",
+            &owner,
+            Visibility::Private,
+            RegistryAccess::Enabled,
+        )
+        .await;
     let (other_owner, outsider_token) = app.user("outsider", false).await;
-    app.project("elsewhere/theirs", &other_owner, Visibility::Private, RegistryAccess::Enabled).await;
+    app.project(
+        "elsewhere/theirs",
+        &other_owner,
+        Visibility::Private,
+        RegistryAccess::Enabled,
+    )
+    .await;
     let (victim, _) = app.user("victim", false).await;
     app.member(&project, &victim, Role::Reporter).await;
     let (extra, _) = app.user("extra", false).await;
@@ -105,7 +118,11 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
             .unwrap();
         if deleted {
             app.store
-                .set_experiment_stage(project.id, e.iid, hangar_store::model::LifecycleStage::Deleted)
+                .set_experiment_stage(
+                    project.id,
+                    e.iid,
+                    hangar_store::model::LifecycleStage::Deleted,
+                )
                 .await
                 .unwrap();
         }
@@ -146,7 +163,16 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
             let (user, token) = member_token(Role::Maintainer, "revoked").await;
             let listed = app
                 .store
-                .list_tokens(TokenFilter { user_id: Some(user.id), project_id: None }, Paging { offset: 0, limit: 10 })
+                .list_tokens(
+                    TokenFilter {
+                        user_id: Some(user.id),
+                        project_id: None,
+                    },
+                    Paging {
+                        offset: 0,
+                        limit: 10,
+                    },
+                )
                 .await
                 .unwrap();
             app.store.revoke_token(listed.items[0].id).await.unwrap();
@@ -169,17 +195,48 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
 async fn snapshot(app: &TestApp, project: i64) -> String {
     let experiments = app
         .store
-        .search_experiments(project, &[], &[], ViewType::All, Paging { offset: 0, limit: 100 })
+        .search_experiments(
+            project,
+            &[],
+            &[],
+            ViewType::All,
+            Paging {
+                offset: 0,
+                limit: 100,
+            },
+        )
         .await
         .unwrap();
-    let members = app.store.list_members(project, Paging { offset: 0, limit: 100 }).await.unwrap();
+    let members = app
+        .store
+        .list_members(
+            project,
+            Paging {
+                offset: 0,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
     let tokens = app
         .store
-        .list_tokens(TokenFilter { user_id: None, project_id: Some(project) }, Paging { offset: 0, limit: 100 })
+        .list_tokens(
+            TokenFilter {
+                user_id: None,
+                project_id: Some(project),
+            },
+            Paging {
+                offset: 0,
+                limit: 100,
+            },
+        )
         .await
         .unwrap();
     let project = app.store.get_project(project).await.unwrap();
-    format!("{experiments:?}{:?}{:?}{project:?}", members.items, tokens.items)
+    format!(
+        "{experiments:?}{:?}{:?}{project:?}",
+        members.items, tokens.items
+    )
 }
 
 struct Endpoint {
@@ -202,33 +259,185 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
     use Class::*;
     // Order matters: destructive calls come after the reads of what they destroy.
     vec![
-        e(Method::GET, mlflow(p, "experiments/get?experiment_id=1"), None, Read, 200),
-        e(Method::GET, mlflow(p, "experiments/get-by-name?experiment_name=exp"), None, Read, 200),
-        e(Method::POST, mlflow(p, "experiments/search"), Some(json!({"max_results": 10})), Read, 200),
-        e(Method::GET, mlflow(p, "experiments/search?max_results=10"), None, Read, 200),
+        e(
+            Method::GET,
+            mlflow(p, "experiments/get?experiment_id=1"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "experiments/get-by-name?experiment_name=exp"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "experiments/search"),
+            Some(json!({"max_results": 10})),
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "experiments/search?max_results=10"),
+            None,
+            Read,
+            200,
+        ),
         e(Method::GET, mlflow(p, "experiments/list"), None, Read, 200),
-        e(Method::GET, format!("/api/v4/projects/{p}"), None, Read, 200),
-        e(Method::GET, "/api/v4/projects/team%2Fprivate".into(), None, Read, 200),
-        e(Method::GET, format!("/api/v4/projects/{p}/members"), None, Read, 200),
-        e(Method::GET, format!("/api/v4/projects/{p}/members/{}", f.owner_id), None, Read, 200),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            "/api/v4/projects/team%2Fprivate".into(),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/members"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/members/{}", f.owner_id),
+            None,
+            Read,
+            200,
+        ),
         e(Method::GET, "/api/v4/user".into(), None, SignedIn, 200),
-        e(Method::GET, "/api/v4/personal_access_tokens".into(), None, SignedIn, 200),
-        e(Method::POST, mlflow(p, "experiments/create"), Some(json!({"name": "created"})), Write, 200),
-        e(Method::POST, mlflow(p, "experiments/update"), Some(json!({"experiment_id": "1", "new_name": "renamed"})), Write, 200),
-        e(Method::POST, mlflow(p, "experiments/set-experiment-tag"), Some(json!({"experiment_id": "1", "key": "t", "value": "v"})), Write, 200),
-        e(Method::POST, mlflow(p, "experiments/delete-experiment-tag"), Some(json!({"experiment_id": "1", "key": "k2"})), Write, 200),
-        e(Method::POST, mlflow(p, "experiments/delete"), Some(json!({"experiment_id": "2"})), Write, 200),
-        e(Method::POST, mlflow(p, "experiments/restore"), Some(json!({"experiment_id": "3"})), Write, 200),
-        e(Method::PUT, format!("/api/v4/projects/{p}"), Some(json!({"description": "changed"})), Maintain, 200),
-        e(Method::POST, format!("/api/v4/projects/{p}/members"), Some(json!({"user_id": f.extra_id, "access_level": 20})), Maintain, 201),
-        e(Method::PUT, format!("/api/v4/projects/{p}/members/{}", f.victim_id), Some(json!({"access_level": 30})), Maintain, 200),
-        e(Method::GET, format!("/api/v4/projects/{p}/access_tokens"), None, Maintain, 200),
-        e(Method::GET, format!("/api/v4/projects/{p}/access_tokens/{}", f.project_token_id), None, Maintain, 200),
-        e(Method::POST, format!("/api/v4/projects/{p}/access_tokens"), Some(json!({"name": "new", "scopes": ["api"], "access_level": 20})), Maintain, 201),
-        e(Method::DELETE, format!("/api/v4/projects/{p}/access_tokens/{}", f.project_token_id), None, Maintain, 200),
-        e(Method::DELETE, format!("/api/v4/projects/{p}/members/{}", f.victim_id), None, Maintain, 200),
-        e(Method::POST, "/api/v4/users".into(), Some(json!({"username": "newbie", "name": "N", "email": "n@example.com", "password": "long enough"})), Admin, 201),
-        e(Method::DELETE, format!("/api/v4/projects/{p}"), None, Own, 202),
+        e(
+            Method::GET,
+            "/api/v4/personal_access_tokens".into(),
+            None,
+            SignedIn,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "experiments/create"),
+            Some(json!({"name": "created"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "experiments/update"),
+            Some(json!({"experiment_id": "1", "new_name": "renamed"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "experiments/set-experiment-tag"),
+            Some(json!({"experiment_id": "1", "key": "t", "value": "v"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "experiments/delete-experiment-tag"),
+            Some(json!({"experiment_id": "1", "key": "k2"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "experiments/delete"),
+            Some(json!({"experiment_id": "2"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "experiments/restore"),
+            Some(json!({"experiment_id": "3"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::PUT,
+            format!("/api/v4/projects/{p}"),
+            Some(json!({"description": "changed"})),
+            Maintain,
+            200,
+        ),
+        e(
+            Method::POST,
+            format!("/api/v4/projects/{p}/members"),
+            Some(json!({"user_id": f.extra_id, "access_level": 20})),
+            Maintain,
+            201,
+        ),
+        e(
+            Method::PUT,
+            format!("/api/v4/projects/{p}/members/{}", f.victim_id),
+            Some(json!({"access_level": 30})),
+            Maintain,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/access_tokens"),
+            None,
+            Maintain,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/access_tokens/{}", f.project_token_id),
+            None,
+            Maintain,
+            200,
+        ),
+        e(
+            Method::POST,
+            format!("/api/v4/projects/{p}/access_tokens"),
+            Some(json!({"name": "new", "scopes": ["api"], "access_level": 20})),
+            Maintain,
+            201,
+        ),
+        e(
+            Method::DELETE,
+            format!("/api/v4/projects/{p}/access_tokens/{}", f.project_token_id),
+            None,
+            Maintain,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            format!("/api/v4/projects/{p}/members/{}", f.victim_id),
+            None,
+            Maintain,
+            200,
+        ),
+        e(
+            Method::POST,
+            "/api/v4/users".into(),
+            Some(
+                json!({"username": "newbie", "name": "N", "email": "n@example.com", "password": "long enough"}),
+            ),
+            Admin,
+            201,
+        ),
+        e(
+            Method::DELETE,
+            format!("/api/v4/projects/{p}"),
+            None,
+            Own,
+            202,
+        ),
     ]
 }
 
@@ -241,7 +450,12 @@ async fn every_endpoint_as_every_caller() {
             for endpoint in endpoints(&f) {
                 let before = snapshot(&app, f.project).await;
                 let (status, body) = app
-                    .call(endpoint.method.clone(), &endpoint.path, f.token.as_deref(), endpoint.body.clone())
+                    .call(
+                        endpoint.method.clone(),
+                        &endpoint.path,
+                        f.token.as_deref(),
+                        endpoint.body.clone(),
+                    )
                     .await;
                 let want = expected(endpoint.class, caller, endpoint.ok);
                 assert_eq!(
@@ -252,7 +466,12 @@ async fn every_endpoint_as_every_caller() {
                     endpoint.path
                 );
                 if want >= 400 {
-                    assert_eq!(before, snapshot(&app, f.project).await, "{caller:?} {} changed data", endpoint.path);
+                    assert_eq!(
+                        before,
+                        snapshot(&app, f.project).await,
+                        "{caller:?} {} changed data",
+                        endpoint.path
+                    );
                     // Each surface answers in its own envelope.
                     if endpoint.path.contains("/ml/mlflow/") {
                         assert!(body["error_code"].is_string(), "{body}");
@@ -273,29 +492,86 @@ async fn registry_access_levels() {
         let (owner, owner_token) = app.user("owner", false).await;
         let (_, outsider) = app.user("outsider", false).await;
         let (_, admin) = app.user("root", true).await;
-        let open = app.project("o/open", &owner, Visibility::Public, RegistryAccess::Enabled).await;
-        let members_only = app.project("o/members", &owner, Visibility::Public, RegistryAccess::Private).await;
-        let disabled = app.project("o/off", &owner, Visibility::Public, RegistryAccess::Disabled).await;
+        let open = app
+            .project(
+                "o/open",
+                &owner,
+                Visibility::Public,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let members_only = app
+            .project(
+                "o/members",
+                &owner,
+                Visibility::Public,
+                RegistryAccess::Private,
+            )
+            .await;
+        let disabled = app
+            .project(
+                "o/off",
+                &owner,
+                Visibility::Public,
+                RegistryAccess::Disabled,
+            )
+            .await;
         let read = |p: i64| mlflow(p, "experiments/get?experiment_id=0");
         let create = |p: i64| mlflow(p, "experiments/create");
         let status = |r: (StatusCode, Value)| r.0.as_u16();
         // Public and enabled: anyone reads, only members with a role write.
         assert_eq!(status(app.get(&read(open.id), None).await), 200);
         assert_eq!(status(app.get(&read(open.id), Some(&outsider)).await), 200);
-        assert_eq!(status(app.post(&create(open.id), None, json!({"name": "a"})).await), 401);
-        assert_eq!(status(app.post(&create(open.id), Some(&outsider), json!({"name": "a"})).await), 403);
-        assert_eq!(status(app.post(&create(open.id), Some(&owner_token), json!({"name": "a"})).await), 200);
+        assert_eq!(
+            status(app.post(&create(open.id), None, json!({"name": "a"})).await),
+            401
+        );
+        assert_eq!(
+            status(
+                app.post(&create(open.id), Some(&outsider), json!({"name": "a"}))
+                    .await
+            ),
+            403
+        );
+        assert_eq!(
+            status(
+                app.post(&create(open.id), Some(&owner_token), json!({"name": "a"}))
+                    .await
+            ),
+            200
+        );
         // Members only: the project is visible, its registry is not.
         assert_eq!(status(app.get(&read(members_only.id), None).await), 401);
-        assert_eq!(status(app.get(&read(members_only.id), Some(&outsider)).await), 404);
-        assert_eq!(status(app.get(&read(members_only.id), Some(&owner_token)).await), 200);
-        assert_eq!(status(app.get(&format!("/api/v4/projects/{}", members_only.id), None).await), 200);
+        assert_eq!(
+            status(app.get(&read(members_only.id), Some(&outsider)).await),
+            404
+        );
+        assert_eq!(
+            status(app.get(&read(members_only.id), Some(&owner_token)).await),
+            200
+        );
+        assert_eq!(
+            status(
+                app.get(&format!("/api/v4/projects/{}", members_only.id), None)
+                    .await
+            ),
+            200
+        );
         // Disabled: 404 for everyone, owners included, but admins.
         assert_eq!(status(app.get(&read(disabled.id), None).await), 404);
-        assert_eq!(status(app.get(&read(disabled.id), Some(&owner_token)).await), 404);
+        assert_eq!(
+            status(app.get(&read(disabled.id), Some(&owner_token)).await),
+            404
+        );
         assert_eq!(status(app.get(&read(disabled.id), Some(&admin)).await), 200);
         // An invalid token is refused even where anonymous access would do.
-        assert_eq!(status(app.get(&read(open.id), Some("glpat-notarealtokennotarealtoken")).await), 401);
+        assert_eq!(
+            status(
+                app.get(&read(open.id), Some("glpat-notarealtokennotarealtoken"))
+                    .await
+            ),
+            401
+        );
         assert_eq!(status(app.get(&read(open.id), Some("garbage")).await), 401);
         // A project that does not exist looks like one the caller cannot see.
         assert_eq!(status(app.get(&read(9999), Some(&outsider)).await), 404);
@@ -312,7 +588,9 @@ async fn token_transports_and_expiry() {
     for backend in backends() {
         let app = TestApp::new(backend).await;
         let (owner, token) = app.user("owner", false).await;
-        let p = app.project("o/p", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+        let p = app
+            .project("o/p", &owner, Visibility::Private, RegistryAccess::Enabled)
+            .await;
         let uri = mlflow(p.id, "experiments/get?experiment_id=0");
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("anyone:{token}"));
         for (header, value) in [
@@ -320,7 +598,10 @@ async fn token_transports_and_expiry() {
             ("private-token", token.clone()),
             ("authorization", format!("Basic {basic}")),
         ] {
-            let request = Request::get(&uri).header(header, value).body(Body::empty()).unwrap();
+            let request = Request::get(&uri)
+                .header(header, value)
+                .body(Body::empty())
+                .unwrap();
             assert_eq!(app.send(request).await.0, StatusCode::OK, "{header}");
         }
         let secret = hangar_core::token::generate();
@@ -337,6 +618,9 @@ async fn token_transports_and_expiry() {
             .await
             .unwrap();
         let (status, body) = app.get(&uri, Some(&secret)).await;
-        assert_eq!((status.as_u16(), body["error_code"].as_str()), (401, Some("UNAUTHENTICATED")));
+        assert_eq!(
+            (status.as_u16(), body["error_code"].as_str()),
+            (401, Some("UNAUTHENTICATED"))
+        );
     }
 }

@@ -26,11 +26,42 @@ enum Field {
 fn wrong_values(field: Field) -> Vec<Value> {
     let huge = "x".repeat(600);
     match field {
-        Field::Name => vec![json!(5), json!(true), json!({}), json!([]), json!(""), json!(huge), json!("bad\u{0}name")],
+        Field::Name => vec![
+            json!(5),
+            json!(true),
+            json!({}),
+            json!([]),
+            json!(""),
+            json!(huge),
+            json!("bad\u{0}name"),
+        ],
         Field::Text => vec![json!(5), json!(false), json!({"a": 1}), json!(["a"])],
-        Field::Id => vec![json!("abc"), json!(-1), json!("99999999999999999999"), json!(1.5), json!({}), json!("424242"), json!(""), json!([1])],
-        Field::Tags => vec![json!("x"), json!({}), json!([1]), json!([{"value": "v"}]), json!([{"key": "bad$key", "value": "v"}]), json!([{"key": 5}])],
-        Field::Int => vec![json!("abc"), json!(-5), json!(0), json!(1e300), json!({}), json!(true)],
+        Field::Id => vec![
+            json!("abc"),
+            json!(-1),
+            json!("99999999999999999999"),
+            json!(1.5),
+            json!({}),
+            json!("424242"),
+            json!(""),
+            json!([1]),
+        ],
+        Field::Tags => vec![
+            json!("x"),
+            json!({}),
+            json!([1]),
+            json!([{"value": "v"}]),
+            json!([{"key": "bad$key", "value": "v"}]),
+            json!([{"key": 5}]),
+        ],
+        Field::Int => vec![
+            json!("abc"),
+            json!(-5),
+            json!(0),
+            json!(1e300),
+            json!({}),
+            json!(true),
+        ],
     }
 }
 
@@ -43,13 +74,54 @@ struct MlflowEndpoint {
 fn mlflow_endpoints() -> Vec<MlflowEndpoint> {
     use Field::*;
     vec![
-        MlflowEndpoint { path: "experiments/create", valid: json!({"name": "fresh"}), fields: vec![("name", Name, true), ("artifact_location", Text, false), ("tags", Tags, false)] },
-        MlflowEndpoint { path: "experiments/update", valid: json!({"experiment_id": "1", "new_name": "fresh"}), fields: vec![("experiment_id", Id, true), ("new_name", Name, true)] },
-        MlflowEndpoint { path: "experiments/delete", valid: json!({"experiment_id": "1"}), fields: vec![("experiment_id", Id, true)] },
-        MlflowEndpoint { path: "experiments/restore", valid: json!({"experiment_id": "2"}), fields: vec![("experiment_id", Id, true)] },
-        MlflowEndpoint { path: "experiments/set-experiment-tag", valid: json!({"experiment_id": "1", "key": "k", "value": "v"}), fields: vec![("experiment_id", Id, true), ("key", Name, true), ("value", Text, false)] },
-        MlflowEndpoint { path: "experiments/delete-experiment-tag", valid: json!({"experiment_id": "1", "key": "k"}), fields: vec![("experiment_id", Id, true), ("key", Name, true)] },
-        MlflowEndpoint { path: "experiments/search", valid: json!({"max_results": 5}), fields: vec![("max_results", Int, false), ("filter", Text, false), ("page_token", Text, false), ("view_type", Text, false)] },
+        MlflowEndpoint {
+            path: "experiments/create",
+            valid: json!({"name": "fresh"}),
+            fields: vec![
+                ("name", Name, true),
+                ("artifact_location", Text, false),
+                ("tags", Tags, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "experiments/update",
+            valid: json!({"experiment_id": "1", "new_name": "fresh"}),
+            fields: vec![("experiment_id", Id, true), ("new_name", Name, true)],
+        },
+        MlflowEndpoint {
+            path: "experiments/delete",
+            valid: json!({"experiment_id": "1"}),
+            fields: vec![("experiment_id", Id, true)],
+        },
+        MlflowEndpoint {
+            path: "experiments/restore",
+            valid: json!({"experiment_id": "2"}),
+            fields: vec![("experiment_id", Id, true)],
+        },
+        MlflowEndpoint {
+            path: "experiments/set-experiment-tag",
+            valid: json!({"experiment_id": "1", "key": "k", "value": "v"}),
+            fields: vec![
+                ("experiment_id", Id, true),
+                ("key", Name, true),
+                ("value", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "experiments/delete-experiment-tag",
+            valid: json!({"experiment_id": "1", "key": "k"}),
+            fields: vec![("experiment_id", Id, true), ("key", Name, true)],
+        },
+        MlflowEndpoint {
+            path: "experiments/search",
+            valid: json!({"max_results": 5}),
+            fields: vec![
+                ("max_results", Int, false),
+                ("filter", Text, false),
+                ("page_token", Text, false),
+                ("view_type", Text, false),
+            ],
+        },
     ]
 }
 
@@ -64,7 +136,10 @@ fn broken_bodies() -> Vec<(&'static str, Vec<u8>)> {
         ("application/json", vec![0xff, 0xfe, 0x00]),
         ("text/plain", b"{\"name\": \"x\"}".to_vec()),
         ("application/x-www-form-urlencoded", b"name=x".to_vec()),
-        ("application/json", format!("{{\"name\": \"{}\"}}", "x".repeat(5 * 1024 * 1024)).into_bytes()),
+        (
+            "application/json",
+            format!("{{\"name\": \"{}\"}}", "x".repeat(5 * 1024 * 1024)).into_bytes(),
+        ),
     ]
 }
 
@@ -73,29 +148,100 @@ async fn snapshot(app: &TestApp) -> String {
     for project in [1, 2] {
         let experiments = app
             .store
-            .search_experiments(project, &[], &[], ViewType::All, Paging { offset: 0, limit: 100 })
+            .search_experiments(
+                project,
+                &[],
+                &[],
+                ViewType::All,
+                Paging {
+                    offset: 0,
+                    limit: 100,
+                },
+            )
             .await
             .unwrap();
-        let members = app.store.list_members(project, Paging { offset: 0, limit: 100 }).await.unwrap();
-        out += &format!("{experiments:?}{:?}{:?}", members.items, app.store.get_project(project).await.unwrap());
+        let members = app
+            .store
+            .list_members(
+                project,
+                Paging {
+                    offset: 0,
+                    limit: 100,
+                },
+            )
+            .await
+            .unwrap();
+        out += &format!(
+            "{experiments:?}{:?}{:?}",
+            members.items,
+            app.store.get_project(project).await.unwrap()
+        );
     }
-    let tokens = app.store.list_tokens(TokenFilter::default(), Paging { offset: 0, limit: 100 }).await.unwrap();
-    let users = app.store.list_users(Paging { offset: 0, limit: 100 }).await.unwrap();
+    let tokens = app
+        .store
+        .list_tokens(
+            TokenFilter::default(),
+            Paging {
+                offset: 0,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    let users = app
+        .store
+        .list_users(Paging {
+            offset: 0,
+            limit: 100,
+        })
+        .await
+        .unwrap();
     out + &format!("{:?}{:?}", tokens.items, users.items)
 }
 
 async fn setup(app: &TestApp) -> String {
     let (admin, token) = app.user("root", true).await;
-    let p = app.project("team/one", &admin, Visibility::Private, RegistryAccess::Enabled).await;
-    app.project("team/two", &admin, Visibility::Private, RegistryAccess::Enabled).await;
-    app.post(&mlflow(p.id, "experiments/create"), Some(&token), json!({"name": "exp", "tags": [{"key": "k", "value": "v"}]})).await;
-    app.post(&mlflow(p.id, "experiments/create"), Some(&token), json!({"name": "gone"})).await;
-    app.post(&mlflow(p.id, "experiments/delete"), Some(&token), json!({"experiment_id": "2"})).await;
+    let p = app
+        .project(
+            "team/one",
+            &admin,
+            Visibility::Private,
+            RegistryAccess::Enabled,
+        )
+        .await;
+    app.project(
+        "team/two",
+        &admin,
+        Visibility::Private,
+        RegistryAccess::Enabled,
+    )
+    .await;
+    app.post(
+        &mlflow(p.id, "experiments/create"),
+        Some(&token),
+        json!({"name": "exp", "tags": [{"key": "k", "value": "v"}]}),
+    )
+    .await;
+    app.post(
+        &mlflow(p.id, "experiments/create"),
+        Some(&token),
+        json!({"name": "gone"}),
+    )
+    .await;
+    app.post(
+        &mlflow(p.id, "experiments/delete"),
+        Some(&token),
+        json!({"experiment_id": "2"}),
+    )
+    .await;
     token
 }
 
 fn check(status: u16, body: &Value, what: &str, envelope: &str) {
-    assert!((400..500).contains(&status), "{what}: status {status}: {body}");
+    assert!(
+        (400..500).contains(&status),
+        "{what}: status {status}: {body}"
+    );
     assert!(body[envelope].is_string(), "{what}: no {envelope}: {body}");
 }
 
@@ -122,14 +268,28 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
                     }
                     let mut body = endpoint.valid.clone();
                     body[*name] = wrong.clone();
-                    bodies.push((format!("{name}={}", &wrong.to_string()[..wrong.to_string().len().min(40)]), body));
+                    bodies.push((
+                        format!(
+                            "{name}={}",
+                            &wrong.to_string()[..wrong.to_string().len().min(40)]
+                        ),
+                        body,
+                    ));
                 }
             }
             // The other project's ids never resolve here, and vice versa.
-            bodies.push(("foreign filter".into(), json!({"max_results": 5, "filter": "name = 'a' OR 1=1"})));
+            bodies.push((
+                "foreign filter".into(),
+                json!({"max_results": 5, "filter": "name = 'a' OR 1=1"}),
+            ));
             for (what, body) in bodies {
                 let (status, answer) = app.post(&uri, Some(&token), body).await;
-                check(status.as_u16(), &answer, &format!("{} {what}", endpoint.path), "error_code");
+                check(
+                    status.as_u16(),
+                    &answer,
+                    &format!("{} {what}", endpoint.path),
+                    "error_code",
+                );
                 tried += 1;
             }
             for (content_type, bytes) in broken_bodies() {
@@ -139,7 +299,12 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
                     .body(Body::from(bytes))
                     .unwrap();
                 let (status, answer) = app.send(request).await;
-                check(status.as_u16(), &answer, &format!("{} broken body ({content_type})", endpoint.path), "error_code");
+                check(
+                    status.as_u16(),
+                    &answer,
+                    &format!("{} broken body ({content_type})", endpoint.path),
+                    "error_code",
+                );
                 tried += 1;
             }
         }
@@ -168,12 +333,28 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
             check(status.as_u16(), &answer, query, "error_code");
             tried += 1;
         }
-        let (status, answer) = app.get("/api/v4/projects/%FF/ml/mlflow/api/2.0/mlflow/experiments/get?experiment_id=0", Some(&token)).await;
-        check(status.as_u16(), &answer, "invalid UTF-8 in the project", "error_code");
+        let (status, answer) = app
+            .get(
+                "/api/v4/projects/%FF/ml/mlflow/api/2.0/mlflow/experiments/get?experiment_id=0",
+                Some(&token),
+            )
+            .await;
+        check(
+            status.as_u16(),
+            &answer,
+            "invalid UTF-8 in the project",
+            "error_code",
+        );
         // Ids are scoped: project 2 has no experiment 1.
-        let (status, answer) = app.get(&mlflow(2, "experiments/get?experiment_id=1"), Some(&token)).await;
+        let (status, answer) = app
+            .get(&mlflow(2, "experiments/get?experiment_id=1"), Some(&token))
+            .await;
         check(status.as_u16(), &answer, "foreign id", "error_code");
-        assert_eq!(before, snapshot(&app).await, "a refused request changed data");
+        assert_eq!(
+            before,
+            snapshot(&app).await,
+            "a refused request changed data"
+        );
         assert!(tried > 100, "the corpus shrank to {tried} requests");
     }
 }
@@ -187,57 +368,194 @@ async fn json_api_refuses_bad_input_and_changes_nothing() {
         let cases: Vec<(Method, &str, Option<Value>)> = vec![
             (Method::POST, "/api/v4/projects", Some(json!({}))),
             (Method::POST, "/api/v4/projects", Some(json!({"name": {}}))),
-            (Method::POST, "/api/v4/projects", Some(json!({"name": "x", "visibility": "internal"}))),
-            (Method::POST, "/api/v4/projects", Some(json!({"name": "x", "model_registry_access_level": "sometimes"}))),
-            (Method::POST, "/api/v4/projects", Some(json!({"name": "x", "path": "../etc"}))),
-            (Method::POST, "/api/v4/projects", Some(json!({"name": "x", "path": "a/b"}))),
-            (Method::POST, "/api/v4/projects", Some(json!({"name": "x", "ci_base_url": "javascript:alert(1)"}))),
-            (Method::POST, "/api/v4/projects", Some(json!({"name": "x".repeat(300)}))),
-            (Method::POST, "/api/v4/projects", Some(json!({"name": "one", "namespace": "team"}))),
-            (Method::PUT, "/api/v4/projects/1", Some(json!({"visibility": "secret"}))),
-            (Method::PUT, "/api/v4/projects/1", Some(json!({"path": "two"}))),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "x", "visibility": "internal"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "x", "model_registry_access_level": "sometimes"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "x", "path": "../etc"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "x", "path": "a/b"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "x", "ci_base_url": "javascript:alert(1)"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "x".repeat(300)})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "one", "namespace": "team"})),
+            ),
+            (
+                Method::PUT,
+                "/api/v4/projects/1",
+                Some(json!({"visibility": "secret"})),
+            ),
+            (
+                Method::PUT,
+                "/api/v4/projects/1",
+                Some(json!({"path": "two"})),
+            ),
             (Method::PUT, "/api/v4/projects/1", Some(json!({"name": ""}))),
-            (Method::PUT, "/api/v4/projects/1", Some(json!({"ci_base_url": "https://x.example/?q=1"}))),
+            (
+                Method::PUT,
+                "/api/v4/projects/1",
+                Some(json!({"ci_base_url": "https://x.example/?q=1"})),
+            ),
             (Method::GET, "/api/v4/projects/9999", None),
             (Method::GET, "/api/v4/projects/no%2Fsuch", None),
             (Method::GET, "/api/v4/projects?page=0", None),
             (Method::GET, "/api/v4/projects?per_page=-1", None),
             (Method::GET, "/api/v4/projects?page=abc", None),
-            (Method::POST, "/api/v4/projects/1/members", Some(json!({"user_id": 1, "access_level": 15}))),
-            (Method::POST, "/api/v4/projects/1/members", Some(json!({"user_id": 9999, "access_level": 20}))),
-            (Method::POST, "/api/v4/projects/1/members", Some(json!({"user_id": "nobody", "access_level": 20}))),
-            (Method::POST, "/api/v4/projects/1/members", Some(json!({"access_level": 20}))),
-            (Method::POST, "/api/v4/projects/1/members", Some(json!({"user_id": 1, "access_level": 50}))),
-            (Method::PUT, "/api/v4/projects/1/members/1", Some(json!({"access_level": 10}))),
-            (Method::PUT, "/api/v4/projects/1/members/abc", Some(json!({"access_level": 10}))),
+            (
+                Method::POST,
+                "/api/v4/projects/1/members",
+                Some(json!({"user_id": 1, "access_level": 15})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/members",
+                Some(json!({"user_id": 9999, "access_level": 20})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/members",
+                Some(json!({"user_id": "nobody", "access_level": 20})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/members",
+                Some(json!({"access_level": 20})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/members",
+                Some(json!({"user_id": 1, "access_level": 50})),
+            ),
+            (
+                Method::PUT,
+                "/api/v4/projects/1/members/1",
+                Some(json!({"access_level": 10})),
+            ),
+            (
+                Method::PUT,
+                "/api/v4/projects/1/members/abc",
+                Some(json!({"access_level": 10})),
+            ),
             (Method::DELETE, "/api/v4/projects/1/members/1", None),
             (Method::DELETE, "/api/v4/projects/1/members/4242", None),
-            (Method::POST, "/api/v4/projects/1/access_tokens", Some(json!({"name": "t", "scopes": ["sudo"]}))),
-            (Method::POST, "/api/v4/projects/1/access_tokens", Some(json!({"name": "t", "scopes": []}))),
-            (Method::POST, "/api/v4/projects/1/access_tokens", Some(json!({"name": "t", "scopes": ["api"], "expires_at": "tomorrow"}))),
-            (Method::POST, "/api/v4/projects/1/access_tokens", Some(json!({"name": "t", "scopes": ["api"], "expires_at": "2001-01-01"}))),
-            (Method::POST, "/api/v4/projects/1/access_tokens", Some(json!({"name": "t", "scopes": ["api"], "access_level": 7}))),
-            (Method::POST, "/api/v4/projects/1/access_tokens", Some(json!({"scopes": ["api"]}))),
+            (
+                Method::POST,
+                "/api/v4/projects/1/access_tokens",
+                Some(json!({"name": "t", "scopes": ["sudo"]})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/access_tokens",
+                Some(json!({"name": "t", "scopes": []})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/access_tokens",
+                Some(json!({"name": "t", "scopes": ["api"], "expires_at": "tomorrow"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/access_tokens",
+                Some(json!({"name": "t", "scopes": ["api"], "expires_at": "2001-01-01"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/access_tokens",
+                Some(json!({"name": "t", "scopes": ["api"], "access_level": 7})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/projects/1/access_tokens",
+                Some(json!({"scopes": ["api"]})),
+            ),
             (Method::GET, "/api/v4/projects/1/access_tokens/9999", None),
             (Method::DELETE, "/api/v4/projects/2/access_tokens/1", None),
-            (Method::POST, "/api/v4/users", Some(json!({"username": "a b", "email": "x@example.com"}))),
-            (Method::POST, "/api/v4/users", Some(json!({"username": "shorty", "password": "short"}))),
-            (Method::POST, "/api/v4/users", Some(json!({"username": "root"}))),
-            (Method::POST, "/api/v4/users", Some(json!({"username": "mail", "email": "not-an-email"}))),
-            (Method::POST, "/api/v4/users", Some(json!({"name": "no username"}))),
+            (
+                Method::POST,
+                "/api/v4/users",
+                Some(json!({"username": "a b", "email": "x@example.com"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/users",
+                Some(json!({"username": "shorty", "password": "short"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/users",
+                Some(json!({"username": "root"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/users",
+                Some(json!({"username": "mail", "email": "not-an-email"})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/users",
+                Some(json!({"name": "no username"})),
+            ),
             (Method::GET, "/api/v4/users/9999", None),
             (Method::GET, "/api/v4/users/abc", None),
-            (Method::POST, "/api/v4/users/9999/personal_access_tokens", Some(json!({"name": "t", "scopes": ["api"]}))),
-            (Method::POST, "/api/v4/user/personal_access_tokens", Some(json!({"name": "t", "scopes": "everything"}))),
+            (
+                Method::POST,
+                "/api/v4/users/9999/personal_access_tokens",
+                Some(json!({"name": "t", "scopes": ["api"]})),
+            ),
+            (
+                Method::POST,
+                "/api/v4/user/personal_access_tokens",
+                Some(json!({"name": "t", "scopes": "everything"})),
+            ),
             (Method::GET, "/api/v4/personal_access_tokens/9999", None),
             (Method::DELETE, "/api/v4/personal_access_tokens/abc", None),
             (Method::GET, "/api/v4/no/such/route", None),
+            (
+                Method::POST,
+                "/api/v4/projects",
+                Some(json!({"name": "nul", "description": "a\u{0}b"})),
+            ),
+            (
+                Method::PUT,
+                "/api/v4/projects/1",
+                Some(json!({"description": "a\u{0}b"})),
+            ),
             (Method::GET, "/api/v4/projects/%FF", None),
             (Method::GET, "/api/v4/projects/1/members/%FF%FE", None),
         ];
         for (method, uri, body) in cases {
-            let (status, answer) = app.call(method.clone(), uri, Some(&token), body.clone()).await;
-            check(status.as_u16(), &answer, &format!("{method} {uri} {body:?}"), "message");
+            let (status, answer) = app
+                .call(method.clone(), uri, Some(&token), body.clone())
+                .await;
+            check(
+                status.as_u16(),
+                &answer,
+                &format!("{method} {uri} {body:?}"),
+                "message",
+            );
         }
         for (content_type, bytes) in broken_bodies() {
             if content_type != "application/json" {
@@ -251,6 +569,10 @@ async fn json_api_refuses_bad_input_and_changes_nothing() {
             let (status, answer) = app.send(request).await;
             check(status.as_u16(), &answer, "broken JSON body", "message");
         }
-        assert_eq!(before, snapshot(&app).await, "a refused request changed data");
+        assert_eq!(
+            before,
+            snapshot(&app).await,
+            "a refused request changed data"
+        );
     }
 }

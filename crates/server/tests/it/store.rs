@@ -8,7 +8,14 @@ use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, StoreError, TokenRep
 
 async fn owner_and_project(app: &TestApp) -> (User, Project) {
     let (owner, _) = app.user("owner", false).await;
-    let project = app.project("team/vision", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+    let project = app
+        .project(
+            "team/vision",
+            &owner,
+            Visibility::Private,
+            RegistryAccess::Enabled,
+        )
+        .await;
     (owner, project)
 }
 
@@ -20,15 +27,26 @@ fn new_experiment(name: &str) -> NewExperiment {
     }
 }
 
-const ALL: Paging = Paging { offset: 0, limit: 1000 };
+const ALL: Paging = Paging {
+    offset: 0,
+    limit: 1000,
+};
 
 #[tokio::test]
 async fn a_project_starts_with_its_owner_and_default_experiment() {
     on_each_backend(|app| async move {
         let (owner, project) = owner_and_project(&app).await;
         assert_eq!(project.path_with_namespace(), "team/vision");
-        assert_eq!(app.store.member_role(project.id, owner.id).await.unwrap(), Some(Role::Owner));
-        let default = app.store.get_experiment(project.id, 0).await.unwrap().unwrap();
+        assert_eq!(
+            app.store.member_role(project.id, owner.id).await.unwrap(),
+            Some(Role::Owner)
+        );
+        let default = app
+            .store
+            .get_experiment(project.id, 0)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(default.name, "Default");
         assert_eq!(default.artifact_location, "mlflow-artifacts:/0");
         // Paths are unique regardless of case.
@@ -46,7 +64,12 @@ async fn a_project_starts_with_its_owner_and_default_experiment() {
             })
             .await;
         assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
-        let found = app.store.find_project("Team", "VISION").await.unwrap().unwrap();
+        let found = app
+            .store
+            .find_project("Team", "VISION")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.id, project.id);
     })
     .await;
@@ -58,7 +81,11 @@ async fn concurrent_experiment_creates_get_distinct_iids() {
         let (_, project) = owner_and_project(&app).await;
         let creates = (0..20).map(|i| {
             let store = app.store.clone();
-            async move { store.create_experiment(project.id, new_experiment(&format!("exp-{i}"))).await }
+            async move {
+                store
+                    .create_experiment(project.id, new_experiment(&format!("exp-{i}")))
+                    .await
+            }
         });
         let results = futures::future::join_all(creates).await;
         let mut iids: Vec<i64> = results.into_iter().map(|r| r.unwrap().iid).collect();
@@ -66,8 +93,10 @@ async fn concurrent_experiment_creates_get_distinct_iids() {
         assert_eq!(iids, (1..=20).collect::<Vec<_>>());
         // The same name twice: one winner, one conflict.
         let (a, b) = tokio::join!(
-            app.store.create_experiment(project.id, new_experiment("same")),
-            app.store.create_experiment(project.id, new_experiment("same")),
+            app.store
+                .create_experiment(project.id, new_experiment("same")),
+            app.store
+                .create_experiment(project.id, new_experiment("same")),
         );
         assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
         let loser = if a.is_err() { a } else { b };
@@ -80,12 +109,38 @@ async fn concurrent_experiment_creates_get_distinct_iids() {
 async fn experiments_are_scoped_to_their_project() {
     on_each_backend(|app| async move {
         let (owner, project) = owner_and_project(&app).await;
-        let other = app.project("team/other", &owner, Visibility::Private, RegistryAccess::Enabled).await;
-        let e = app.store.create_experiment(project.id, new_experiment("mine")).await.unwrap();
-        assert!(app.store.get_experiment(other.id, e.iid).await.unwrap().is_none());
-        assert!(app.store.find_experiment(other.id, "mine").await.unwrap().is_none());
+        let other = app
+            .project(
+                "team/other",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let e = app
+            .store
+            .create_experiment(project.id, new_experiment("mine"))
+            .await
+            .unwrap();
+        assert!(
+            app.store
+                .get_experiment(other.id, e.iid)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            app.store
+                .find_experiment(other.id, "mine")
+                .await
+                .unwrap()
+                .is_none()
+        );
         // The same name is free in another project.
-        app.store.create_experiment(other.id, new_experiment("mine")).await.unwrap();
+        app.store
+            .create_experiment(other.id, new_experiment("mine"))
+            .await
+            .unwrap();
         assert!(matches!(
             app.store.set_experiment_tag(other.id, 99, "k", "v").await,
             Err(StoreError::NotFound)
@@ -110,14 +165,33 @@ async fn experiment_tags_upsert_and_delete() {
             )
             .await
             .unwrap();
-        app.store.set_experiment_tag(project.id, e.iid, "a", "2").await.unwrap();
-        app.store.set_experiment_tag(project.id, e.iid, "b", "3").await.unwrap();
-        let got = app.store.get_experiment(project.id, e.iid).await.unwrap().unwrap();
+        app.store
+            .set_experiment_tag(project.id, e.iid, "a", "2")
+            .await
+            .unwrap();
+        app.store
+            .set_experiment_tag(project.id, e.iid, "b", "3")
+            .await
+            .unwrap();
+        let got = app
+            .store
+            .get_experiment(project.id, e.iid)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.artifact_location, "s3://bucket/x");
-        assert_eq!(got.tags, vec![("a".into(), "2".into()), ("b".into(), "3".into())]);
-        app.store.delete_experiment_tag(project.id, e.iid, "a").await.unwrap();
+        assert_eq!(
+            got.tags,
+            vec![("a".into(), "2".into()), ("b".into(), "3".into())]
+        );
+        app.store
+            .delete_experiment_tag(project.id, e.iid, "a")
+            .await
+            .unwrap();
         assert!(matches!(
-            app.store.delete_experiment_tag(project.id, e.iid, "a").await,
+            app.store
+                .delete_experiment_tag(project.id, e.iid, "a")
+                .await,
             Err(StoreError::NotFound)
         ));
     })
@@ -129,42 +203,135 @@ async fn experiment_search_filters_orders_and_pages() {
     on_each_backend(|app| async move {
         let (_, project) = owner_and_project(&app).await;
         for name in ["alpha", "Beta", "gamma", "delta"] {
-            let e = app.store.create_experiment(project.id, new_experiment(name)).await.unwrap();
+            let e = app
+                .store
+                .create_experiment(project.id, new_experiment(name))
+                .await
+                .unwrap();
             if name != "gamma" {
-                app.store.set_experiment_tag(project.id, e.iid, "team", name).await.unwrap();
+                app.store
+                    .set_experiment_tag(project.id, e.iid, "team", name)
+                    .await
+                    .unwrap();
             }
         }
-        app.store.set_experiment_stage(project.id, 4, LifecycleStage::Deleted).await.unwrap();
+        app.store
+            .set_experiment_stage(project.id, 4, LifecycleStage::Deleted)
+            .await
+            .unwrap();
         let names = |es: Vec<Experiment>| es.into_iter().map(|e| e.name).collect::<Vec<_>>();
-        let by_name = [OrderBy { key: Key::Attribute("name".into()), ascending: true }];
+        let by_name = [OrderBy {
+            key: Key::Attribute("name".into()),
+            ascending: true,
+        }];
         let search = |filter: Vec<Clause>, view| {
             let store = app.store.clone();
             let pid = project.id;
             let order = by_name.clone();
-            async move { store.search_experiments(pid, &filter, &order, view, ALL).await.unwrap() }
+            async move {
+                store
+                    .search_experiments(pid, &filter, &order, view, ALL)
+                    .await
+                    .unwrap()
+            }
         };
-        assert_eq!(names(search(vec![], ViewType::ActiveOnly).await), ["Beta", "Default", "alpha", "gamma"]);
-        assert_eq!(names(search(vec![], ViewType::DeletedOnly).await), ["delta"]);
+        assert_eq!(
+            names(search(vec![], ViewType::ActiveOnly).await),
+            ["Beta", "Default", "alpha", "gamma"]
+        );
+        assert_eq!(
+            names(search(vec![], ViewType::DeletedOnly).await),
+            ["delta"]
+        );
         assert_eq!(search(vec![], ViewType::All).await.len(), 5);
-        let clause = |key: Key, comparator, value| Clause { key, comparator, value };
+        let clause = |key: Key, comparator, value| Clause {
+            key,
+            comparator,
+            value,
+        };
         // LIKE is case-sensitive, ILIKE is not.
-        let like = clause(Key::Attribute("name".into()), Comparator::Like, Value::Str("%a".into()));
-        assert_eq!(names(search(vec![like], ViewType::ActiveOnly).await), ["Beta", "alpha", "gamma"]);
-        let like_b = clause(Key::Attribute("name".into()), Comparator::Like, Value::Str("b%".into()));
+        let like = clause(
+            Key::Attribute("name".into()),
+            Comparator::Like,
+            Value::Str("%a".into()),
+        );
+        assert_eq!(
+            names(search(vec![like], ViewType::ActiveOnly).await),
+            ["Beta", "alpha", "gamma"]
+        );
+        let like_b = clause(
+            Key::Attribute("name".into()),
+            Comparator::Like,
+            Value::Str("b%".into()),
+        );
         assert!(search(vec![like_b], ViewType::ActiveOnly).await.is_empty());
-        let ilike_b = clause(Key::Attribute("name".into()), Comparator::ILike, Value::Str("b%".into()));
-        assert_eq!(names(search(vec![ilike_b], ViewType::ActiveOnly).await), ["Beta"]);
+        let ilike_b = clause(
+            Key::Attribute("name".into()),
+            Comparator::ILike,
+            Value::Str("b%".into()),
+        );
+        assert_eq!(
+            names(search(vec![ilike_b], ViewType::ActiveOnly).await),
+            ["Beta"]
+        );
         let tag_null = clause(Key::Tag("team".into()), Comparator::IsNull, Value::Null);
-        assert_eq!(names(search(vec![tag_null], ViewType::ActiveOnly).await), ["Default", "gamma"]);
-        let tag_ne = clause(Key::Tag("team".into()), Comparator::Ne, Value::Str("alpha".into()));
-        assert_eq!(names(search(vec![tag_ne], ViewType::ActiveOnly).await), ["Beta"]);
-        let ids = clause(Key::Attribute("experiment_id".into()), Comparator::In, Value::List(vec!["1".into(), "3".into()]));
-        assert_eq!(names(search(vec![ids], ViewType::ActiveOnly).await), ["alpha", "gamma"]);
-        let newer = clause(Key::Attribute("creation_time".into()), Comparator::Ge, Value::Num(0.0));
+        assert_eq!(
+            names(search(vec![tag_null], ViewType::ActiveOnly).await),
+            ["Default", "gamma"]
+        );
+        let tag_ne = clause(
+            Key::Tag("team".into()),
+            Comparator::Ne,
+            Value::Str("alpha".into()),
+        );
+        assert_eq!(
+            names(search(vec![tag_ne], ViewType::ActiveOnly).await),
+            ["Beta"]
+        );
+        let ids = clause(
+            Key::Attribute("experiment_id".into()),
+            Comparator::In,
+            Value::List(vec!["1".into(), "3".into()]),
+        );
+        assert_eq!(
+            names(search(vec![ids], ViewType::ActiveOnly).await),
+            ["alpha", "gamma"]
+        );
+        let newer = clause(
+            Key::Attribute("creation_time".into()),
+            Comparator::Ge,
+            Value::Num(0.0),
+        );
         assert_eq!(search(vec![newer], ViewType::ActiveOnly).await.len(), 4);
         // Paging: default order (newest first, then id) over two pages.
-        let page1 = app.store.search_experiments(project.id, &[], &[], ViewType::All, Paging { offset: 0, limit: 3 }).await.unwrap();
-        let page2 = app.store.search_experiments(project.id, &[], &[], ViewType::All, Paging { offset: 3, limit: 3 }).await.unwrap();
+        let page1 = app
+            .store
+            .search_experiments(
+                project.id,
+                &[],
+                &[],
+                ViewType::All,
+                Paging {
+                    offset: 0,
+                    limit: 3,
+                },
+            )
+            .await
+            .unwrap();
+        let page2 = app
+            .store
+            .search_experiments(
+                project.id,
+                &[],
+                &[],
+                ViewType::All,
+                Paging {
+                    offset: 3,
+                    limit: 3,
+                },
+            )
+            .await
+            .unwrap();
         let mut all: Vec<i64> = page1.iter().chain(&page2).map(|e| e.iid).collect();
         assert_eq!(all.len(), 5);
         all.sort();
@@ -178,12 +345,35 @@ async fn experiment_search_filters_orders_and_pages() {
 async fn rename_conflicts_and_missing_rows() {
     on_each_backend(|app| async move {
         let (_, project) = owner_and_project(&app).await;
-        app.store.create_experiment(project.id, new_experiment("one")).await.unwrap();
-        app.store.create_experiment(project.id, new_experiment("two")).await.unwrap();
-        assert!(matches!(app.store.rename_experiment(project.id, 2, "one").await, Err(StoreError::Conflict(_))));
-        assert!(matches!(app.store.rename_experiment(project.id, 9, "x").await, Err(StoreError::NotFound)));
-        app.store.rename_experiment(project.id, 2, "three").await.unwrap();
-        assert_eq!(app.store.get_experiment(project.id, 2).await.unwrap().unwrap().name, "three");
+        app.store
+            .create_experiment(project.id, new_experiment("one"))
+            .await
+            .unwrap();
+        app.store
+            .create_experiment(project.id, new_experiment("two"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            app.store.rename_experiment(project.id, 2, "one").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            app.store.rename_experiment(project.id, 9, "x").await,
+            Err(StoreError::NotFound)
+        ));
+        app.store
+            .rename_experiment(project.id, 2, "three")
+            .await
+            .unwrap();
+        assert_eq!(
+            app.store
+                .get_experiment(project.id, 2)
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+            "three"
+        );
     })
     .await;
 }
@@ -193,21 +383,48 @@ async fn a_project_keeps_an_owner() {
     on_each_backend(|app| async move {
         let (owner, project) = owner_and_project(&app).await;
         let (bob, _) = app.user("bob", false).await;
-        assert!(matches!(app.store.remove_member(project.id, owner.id).await, Err(StoreError::Invalid(_))));
         assert!(matches!(
-            app.store.update_member(project.id, owner.id, Role::Developer, None).await,
+            app.store.remove_member(project.id, owner.id).await,
             Err(StoreError::Invalid(_))
         ));
-        app.store.add_member(project.id, bob.id, Role::Owner, None).await.unwrap();
         assert!(matches!(
-            app.store.add_member(project.id, bob.id, Role::Guest, None).await,
+            app.store
+                .update_member(project.id, owner.id, Role::Developer, None)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        app.store
+            .add_member(project.id, bob.id, Role::Owner, None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            app.store
+                .add_member(project.id, bob.id, Role::Guest, None)
+                .await,
             Err(StoreError::Conflict(_))
         ));
-        app.store.update_member(project.id, owner.id, Role::Developer, None).await.unwrap();
-        assert_eq!(app.store.member_role(project.id, owner.id).await.unwrap(), Some(Role::Developer));
+        app.store
+            .update_member(project.id, owner.id, Role::Developer, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            app.store.member_role(project.id, owner.id).await.unwrap(),
+            Some(Role::Developer)
+        );
         // An expired membership grants nothing.
-        app.store.update_member(project.id, owner.id, Role::Developer, Some(Some("2000-01-01".into()))).await.unwrap();
-        assert_eq!(app.store.member_role(project.id, owner.id).await.unwrap(), None);
+        app.store
+            .update_member(
+                project.id,
+                owner.id,
+                Role::Developer,
+                Some(Some("2000-01-01".into())),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            app.store.member_role(project.id, owner.id).await.unwrap(),
+            None
+        );
     })
     .await;
 }
@@ -217,12 +434,31 @@ async fn tokens_are_stored_as_hashes_and_revocable() {
     on_each_backend(|app| async move {
         let (owner, project) = owner_and_project(&app).await;
         let secret = app.token(&owner, Scope::ReadApi).await;
-        let (token, user) = app.store.find_token_by_hash(&hangar_core::token::hash(&secret)).await.unwrap().unwrap();
+        let (token, user) = app
+            .store
+            .find_token_by_hash(&hangar_core::token::hash(&secret))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(user.id, owner.id);
         assert_eq!(token.scope, Scope::ReadApi);
-        assert!(app.store.find_token_by_hash(&secret).await.unwrap().is_none(), "the plain token is not a key");
+        assert!(
+            app.store
+                .find_token_by_hash(&secret)
+                .await
+                .unwrap()
+                .is_none(),
+            "the plain token is not a key"
+        );
         app.store.revoke_token(token.id).await.unwrap();
-        assert!(app.store.get_token(token.id).await.unwrap().unwrap().revoked);
+        assert!(
+            app.store
+                .get_token(token.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked
+        );
 
         let bot = app
             .store
@@ -239,20 +475,47 @@ async fn tokens_are_stored_as_hashes_and_revocable() {
             .await
             .unwrap();
         assert_eq!(bot.token.project_id, Some(project.id));
-        assert_eq!(app.store.member_role(project.id, bot.token.user_id).await.unwrap(), Some(Role::Reporter));
+        assert_eq!(
+            app.store
+                .member_role(project.id, bot.token.user_id)
+                .await
+                .unwrap(),
+            Some(Role::Reporter)
+        );
         let listed = app
             .store
-            .list_tokens(TokenFilter { user_id: None, project_id: Some(project.id) }, ALL)
+            .list_tokens(
+                TokenFilter {
+                    user_id: None,
+                    project_id: Some(project.id),
+                },
+                ALL,
+            )
             .await
             .unwrap();
         assert_eq!(listed.total, 1);
         app.store.revoke_token(bot.token.id).await.unwrap();
-        assert_eq!(app.store.member_role(project.id, bot.token.user_id).await.unwrap(), None);
+        assert_eq!(
+            app.store
+                .member_role(project.id, bot.token.user_id)
+                .await
+                .unwrap(),
+            None
+        );
         // Deleting the project removes its bots and tokens with it.
         app.store.delete_project(project.id).await.unwrap();
-        assert!(app.store.get_user(bot.token.user_id).await.unwrap().is_none());
+        assert!(
+            app.store
+                .get_user(bot.token.user_id)
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(app.store.get_token(bot.token.id).await.unwrap().is_none());
-        assert!(matches!(app.store.delete_project(project.id).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            app.store.delete_project(project.id).await,
+            Err(StoreError::NotFound)
+        ));
     })
     .await;
 }
@@ -262,18 +525,48 @@ async fn project_listings_respect_visibility() {
     on_each_backend(|app| async move {
         let (alice, _) = app.user("alice", false).await;
         let (bob, _) = app.user("bob", false).await;
-        app.project("alice/secret", &alice, Visibility::Private, RegistryAccess::Enabled).await;
-        app.project("alice/open", &alice, Visibility::Public, RegistryAccess::Enabled).await;
-        let paths = |page: Page<Project>| page.items.iter().map(Project::path_with_namespace).collect::<Vec<_>>();
+        app.project(
+            "alice/secret",
+            &alice,
+            Visibility::Private,
+            RegistryAccess::Enabled,
+        )
+        .await;
+        app.project(
+            "alice/open",
+            &alice,
+            Visibility::Public,
+            RegistryAccess::Enabled,
+        )
+        .await;
+        let paths = |page: Page<Project>| {
+            page.items
+                .iter()
+                .map(Project::path_with_namespace)
+                .collect::<Vec<_>>()
+        };
         let list = |filter| {
             let store = app.store.clone();
             async move { store.list_projects(filter, None, ALL).await.unwrap() }
         };
-        assert_eq!(paths(list(ProjectVisibilityFilter::PublicOnly).await), ["alice/open"]);
-        assert_eq!(paths(list(ProjectVisibilityFilter::VisibleTo(bob.id)).await), ["alice/open"]);
-        assert_eq!(paths(list(ProjectVisibilityFilter::VisibleTo(alice.id)).await), ["alice/secret", "alice/open"]);
+        assert_eq!(
+            paths(list(ProjectVisibilityFilter::PublicOnly).await),
+            ["alice/open"]
+        );
+        assert_eq!(
+            paths(list(ProjectVisibilityFilter::VisibleTo(bob.id)).await),
+            ["alice/open"]
+        );
+        assert_eq!(
+            paths(list(ProjectVisibilityFilter::VisibleTo(alice.id)).await),
+            ["alice/secret", "alice/open"]
+        );
         assert_eq!(list(ProjectVisibilityFilter::All).await.total, 2);
-        let searched = app.store.list_projects(ProjectVisibilityFilter::All, Some("SEC"), ALL).await.unwrap();
+        let searched = app
+            .store
+            .list_projects(ProjectVisibilityFilter::All, Some("SEC"), ALL)
+            .await
+            .unwrap();
         assert_eq!(paths(searched), ["alice/secret"]);
     })
     .await;

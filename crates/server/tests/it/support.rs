@@ -66,9 +66,11 @@ impl Cleanup {
 async fn drop_database(admin_url: &str, database: &str) {
     use sqlx::Connection;
     if let Ok(mut conn) = sqlx::AnyConnection::connect(admin_url).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
-            .execute(&mut conn)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
     }
 }
 
@@ -77,12 +79,17 @@ impl TestApp {
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().unwrap();
         let (url, pg_database) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("hangar.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("hangar.db").display()),
+                None,
+            ),
             Backend::Postgres => {
                 use sqlx::Connection;
                 let admin_url = std::env::var("HANGAR_TEST_DATABASE_URL").unwrap();
                 let database = format!("hangar_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+                let mut conn = sqlx::AnyConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
                     .execute(&mut conn)
                     .await
@@ -93,7 +100,9 @@ impl TestApp {
             }
         };
         let store = hangar_store::open(&url).await.expect("open store");
-        let blob_url = url::Url::from_file_path(dir.path().join("blobs")).unwrap().to_string();
+        let blob_url = url::Url::from_file_path(dir.path().join("blobs"))
+            .unwrap()
+            .to_string();
         let state = AppState {
             store: store.clone(),
             blobs: hangar_blobs::BlobStore::open(&blob_url).unwrap(),
@@ -113,8 +122,17 @@ impl TestApp {
     }
 
     /// Sends a request; `body` is sent as JSON when given.
-    pub async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri).header("host", "hangar.test");
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "hangar.test");
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
@@ -135,12 +153,16 @@ impl TestApp {
         let value = if body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()))
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()))
         };
         (status, value)
     }
 
-    pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, bytes::Bytes) {
+    pub async fn send_raw(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, bytes::Bytes) {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -190,7 +212,13 @@ impl TestApp {
         secret
     }
 
-    pub async fn project(&self, path: &str, owner: &User, visibility: Visibility, registry: RegistryAccess) -> Project {
+    pub async fn project(
+        &self,
+        path: &str,
+        owner: &User,
+        visibility: Visibility,
+        registry: RegistryAccess,
+    ) -> Project {
         let (namespace, name) = path.split_once('/').unwrap();
         self.store
             .create_project(NewProject {
@@ -208,7 +236,10 @@ impl TestApp {
     }
 
     pub async fn member(&self, project: &Project, user: &User, role: Role) {
-        self.store.add_member(project.id, user.id, role, None).await.unwrap();
+        self.store
+            .add_member(project.id, user.id, role, None)
+            .await
+            .unwrap();
     }
 }
 

@@ -37,7 +37,9 @@ impl ErrorCode {
     /// `ERROR_CODE_TO_HTTP_STATUS` in `mlflow/exceptions.py`.
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::InvalidParameterValue | ErrorCode::ResourceAlreadyExists => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidParameterValue | ErrorCode::ResourceAlreadyExists => {
+                StatusCode::BAD_REQUEST
+            }
             ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
@@ -93,7 +95,10 @@ impl From<StoreError> for MlflowError {
             StoreError::Invalid(m) => Self::invalid(m),
             other => {
                 tracing::error!(error = %other, "store failure on the MLflow surface");
-                Self::new(ErrorCode::TemporarilyUnavailable, "The metadata store is unavailable")
+                Self::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The metadata store is unavailable",
+                )
             }
         }
     }

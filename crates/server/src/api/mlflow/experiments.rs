@@ -33,11 +33,15 @@ pub fn experiment_json(e: &Experiment) -> Value {
 
 /// Parses an `experiment_id` as MLflow's SQL store does.
 pub fn parse_experiment_id(id: &str) -> MlflowResult<i64> {
-    id.trim().parse::<i64>().ok().filter(|i| *i >= 0).ok_or_else(|| {
-        MlflowError::invalid(format!(
-            "Invalid experiment ID '{id}'. Experiment ID must be a valid integer."
-        ))
-    })
+    id.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|i| *i >= 0)
+        .ok_or_else(|| {
+            MlflowError::invalid(format!(
+                "Invalid experiment ID '{id}'. Experiment ID must be a valid integer."
+            ))
+        })
 }
 
 fn no_experiment(iid: i64) -> MlflowError {
@@ -79,7 +83,9 @@ fn validate_tag(key: &str, value: &str) -> MlflowResult<()> {
 /// `;params`, `..` segments, `runs:/` URIs, and anything absurdly long.
 fn validate_artifact_location(location: &str) -> MlflowResult<()> {
     if location.len() > 2048 {
-        return Err(MlflowError::invalid("'artifact_location' exceeds the maximum length of 2048 characters"));
+        return Err(MlflowError::invalid(
+            "'artifact_location' exceeds the maximum length of 2048 characters",
+        ));
     }
     if location.starts_with("runs:") {
         return Err(MlflowError::invalid(format!(
@@ -88,9 +94,14 @@ fn validate_artifact_location(location: &str) -> MlflowResult<()> {
     }
     let decoded = percent_encoding::percent_decode_str(location).decode_utf8_lossy();
     if location.contains(['#', ';', '\\', '\0']) || decoded.contains(['#', ';', '\\', '\0']) {
-        return Err(MlflowError::invalid("'artifact_location' URL can't include fragments or params."));
+        return Err(MlflowError::invalid(
+            "'artifact_location' URL can't include fragments or params.",
+        ));
     }
-    if decoded.split(['/', '?', '&', '=']).any(|segment| segment == "..") {
+    if decoded
+        .split(['/', '?', '&', '='])
+        .any(|segment| segment == "..")
+    {
         return Err(MlflowError::invalid(
             "'artifact_location' must be an absolute URI without relative path references.",
         ));
@@ -102,7 +113,9 @@ pub async fn create_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Va
     ctx.require_write()?;
     let name = params.required_string("name")?;
     names::validate_experiment_name(&name).map_err(MlflowError::invalid)?;
-    let artifact_location = params.string("artifact_location")?.filter(|l| !l.is_empty());
+    let artifact_location = params
+        .string("artifact_location")?
+        .filter(|l| !l.is_empty());
     if let Some(location) = &artifact_location {
         validate_artifact_location(location)?;
     }
@@ -137,14 +150,16 @@ pub async fn get_experiment_by_name(ctx: Ctx, params: Params) -> MlflowResult<Js
         .store
         .find_experiment(ctx.project_id(), &name)
         .await?
-        .ok_or_else(|| MlflowError::not_found(format!("Could not find experiment with name '{name}'")))?;
+        .ok_or_else(|| {
+            MlflowError::not_found(format!("Could not find experiment with name '{name}'"))
+        })?;
     Ok(Json(json!({"experiment": experiment_json(&experiment)})))
 }
 
 fn view_type(params: &Params) -> MlflowResult<ViewType> {
-    let Some(raw) = params.string("view_type").or_else(|_| {
-        params.i64("view_type").map(|n| n.map(|n| n.to_string()))
-    })?
+    let Some(raw) = params
+        .string("view_type")
+        .or_else(|_| params.i64("view_type").map(|n| n.map(|n| n.to_string())))?
     else {
         return Ok(ViewType::ActiveOnly);
     };
@@ -161,8 +176,11 @@ fn view_type(params: &Params) -> MlflowResult<ViewType> {
 pub async fn search_experiments(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     let limit = max_results(&params, 1000, SEARCH_MAX_RESULTS)?;
     let view = view_type(&params)?;
-    let filter = parse_filter(SearchKind::Experiments, &params.string("filter")?.unwrap_or_default())
-        .map_err(|e| MlflowError::invalid(e.0))?;
+    let filter = parse_filter(
+        SearchKind::Experiments,
+        &params.string("filter")?.unwrap_or_default(),
+    )
+    .map_err(|e| MlflowError::invalid(e.0))?;
     let order_by = parse_order_by(SearchKind::Experiments, &params.strings("order_by")?)
         .map_err(|e| MlflowError::invalid(e.0))?;
     let offset = hangar_core::page::decode(params.string("page_token")?.as_deref())
@@ -198,9 +216,20 @@ pub async fn list_experiments(ctx: Ctx) -> MlflowResult<Json<Value>> {
     let experiments = ctx
         .state
         .store
-        .search_experiments(ctx.project_id(), &[], &[], ViewType::ActiveOnly, Paging { offset: 0, limit: SEARCH_MAX_RESULTS })
+        .search_experiments(
+            ctx.project_id(),
+            &[],
+            &[],
+            ViewType::ActiveOnly,
+            Paging {
+                offset: 0,
+                limit: SEARCH_MAX_RESULTS,
+            },
+        )
         .await?;
-    Ok(Json(json!({"experiments": experiments.iter().map(experiment_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"experiments": experiments.iter().map(experiment_json).collect::<Vec<_>>()}),
+    ))
 }
 
 pub async fn update_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
@@ -209,7 +238,9 @@ pub async fn update_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Va
     let new_name = params.required_string("new_name")?;
     names::validate_experiment_name(&new_name).map_err(MlflowError::invalid)?;
     if experiment.lifecycle_stage != LifecycleStage::Active {
-        return Err(MlflowError::invalid("Cannot rename a non-active experiment."));
+        return Err(MlflowError::invalid(
+            "Cannot rename a non-active experiment.",
+        ));
     }
     ctx.state
         .store
@@ -272,7 +303,10 @@ pub async fn delete_experiment_tag(ctx: Ctx, params: Params) -> MlflowResult<Jso
         .await
         .map_err(|e| {
             MlflowError::from_store(e, || {
-                format!("No tag with name: {key} in experiment with id {}", experiment.iid)
+                format!(
+                    "No tag with name: {key} in experiment with id {}",
+                    experiment.iid
+                )
             })
         })?;
     Ok(Json(json!({})))

@@ -10,8 +10,8 @@ use crate::AppState;
 use crate::auth::{self, Caller, ProjectGrant};
 use axum::Router;
 use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use error::{ErrorCode, MlflowError, MlflowResult};
@@ -26,24 +26,36 @@ pub fn router() -> Router<AppState> {
         .route("/experiments/create", post(create_experiment))
         .route("/experiments/get", get(get_experiment))
         .route("/experiments/get-by-name", get(get_experiment_by_name))
-        .route("/experiments/search", get(search_experiments).post(search_experiments))
+        .route(
+            "/experiments/search",
+            get(search_experiments).post(search_experiments),
+        )
         .route("/experiments/list", get(list_experiments))
         .route("/experiments/update", post(update_experiment))
         .route("/experiments/delete", post(delete_experiment))
         .route("/experiments/restore", post(restore_experiment))
         .route("/experiments/set-experiment-tag", post(set_experiment_tag))
-        .route("/experiments/delete-experiment-tag", post(delete_experiment_tag))
+        .route(
+            "/experiments/delete-experiment-tag",
+            post(delete_experiment_tag),
+        )
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
 
 async fn endpoint_not_found() -> MlflowError {
-    MlflowError::new(ErrorCode::EndpointNotFound, "This MLflow endpoint is not served by Hangar")
+    MlflowError::new(
+        ErrorCode::EndpointNotFound,
+        "This MLflow endpoint is not served by Hangar",
+    )
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = MlflowError::new(ErrorCode::EndpointNotFound, "Method not allowed for this endpoint")
-        .into_response();
+    let mut response = MlflowError::new(
+        ErrorCode::EndpointNotFound,
+        "Method not allowed for this endpoint",
+    )
+    .into_response();
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }

@@ -44,7 +44,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 
 fn check_content_type(value: Option<&axum::http::HeaderValue>) -> MlflowResult<()> {
     let Some(value) = value else {
-        return Err(MlflowError::invalid("Bad Request. Content-Type header is missing."));
+        return Err(MlflowError::invalid(
+            "Bad Request. Content-Type header is missing.",
+        ));
     };
     let essence = value
         .to_str()
@@ -66,12 +68,17 @@ impl Params {
     pub fn from_query(query: &str) -> Params {
         let mut map = Map::new();
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let entry = map.entry(key.into_owned()).or_insert_with(|| Value::Array(Vec::new()));
+            let entry = map
+                .entry(key.into_owned())
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(values) = entry {
                 values.push(Value::String(value.into_owned()));
             }
         }
-        Params { map, from_query: true }
+        Params {
+            map,
+            from_query: true,
+        }
     }
 
     pub fn from_json(bytes: &[u8]) -> MlflowResult<Params> {
@@ -86,8 +93,13 @@ impl Params {
                 .map_err(|e| MlflowError::invalid(format!("Malformed JSON request body: {e}")))?;
         }
         match value {
-            Value::Object(map) => Ok(Params { map, from_query: false }),
-            _ => Err(MlflowError::invalid("Malformed JSON request body: expected a JSON object")),
+            Value::Object(map) => Ok(Params {
+                map,
+                from_query: false,
+            }),
+            _ => Err(MlflowError::invalid(
+                "Malformed JSON request body: expected a JSON object",
+            )),
         }
     }
 
@@ -118,7 +130,7 @@ impl Params {
     pub fn string(&self, name: &str) -> MlflowResult<Option<String>> {
         match self.scalar(name)? {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => no_nul(name, s).map(Some),
             Some(other) => Err(wrong_type(name, other)),
         }
     }
@@ -155,11 +167,11 @@ impl Params {
     pub fn strings(&self, name: &str) -> MlflowResult<Vec<String>> {
         match self.raw(name)? {
             None => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::String(s)) => Ok(vec![no_nul(name, s)?]),
             Some(Value::Array(values)) => values
                 .iter()
                 .map(|v| match v {
-                    Value::String(s) => Ok(s.clone()),
+                    Value::String(s) => no_nul(name, s),
                     other => Err(wrong_type(name, other)),
                 })
                 .collect(),
@@ -184,7 +196,7 @@ impl Params {
                 let field = |f: &str| -> MlflowResult<Option<String>> {
                     match fields.get(f) {
                         None | Some(Value::Null) => Ok(None),
-                        Some(Value::String(s)) => Ok(Some(s.clone())),
+                        Some(Value::String(s)) => no_nul(&format!("{name}[{i}].{f}"), s).map(Some),
                         Some(other) => Err(wrong_type(&format!("{name}[{i}].{f}"), other)),
                     }
                 };
@@ -197,11 +209,23 @@ impl Params {
     }
 }
 
+/// No database stores U+0000 in text (PostgreSQL refuses it), and no name needs it.
+fn no_nul(name: &str, s: &str) -> MlflowResult<String> {
+    if s.contains('\0') {
+        return Err(MlflowError::invalid(format!(
+            "Invalid value for parameter '{name}' supplied: NUL characters are not allowed."
+        )));
+    }
+    Ok(s.to_string())
+}
+
 fn as_i64(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                .map(|f| f as i64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -224,7 +248,9 @@ fn camel_case(name: &str) -> String {
 }
 
 pub fn missing(name: &str) -> MlflowError {
-    MlflowError::invalid(format!("Missing value for required parameter '{name}'. {SEE_DOCS}"))
+    MlflowError::invalid(format!(
+        "Missing value for required parameter '{name}'. {SEE_DOCS}"
+    ))
 }
 
 /// MLflow's wrong-type message: the value as compact JSON and its Python type name.
@@ -240,7 +266,10 @@ pub fn wrong_type(name: &str, value: &Value) -> MlflowError {
     };
     let mut rendered = serde_json::to_string(value).unwrap_or_default();
     if rendered.len() > 200 {
-        let cut = (0..=200).rev().find(|i| rendered.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=200)
+            .rev()
+            .find(|i| rendered.is_char_boundary(*i))
+            .unwrap_or(0);
         rendered.truncate(cut);
         rendered.push('…');
     }
@@ -284,11 +313,29 @@ mod tests {
     fn errors_use_mlflow_text() {
         let j = Params::from_json(br#"{"name":123,"a_b":1,"aB":2}"#).unwrap();
         let e = j.string("name").unwrap_err();
-        assert!(e.message.contains("Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'"));
-        assert!(j.i64("a_b").unwrap_err().message.contains("provide only one"));
-        assert!(j.required_string("missing").unwrap_err().message.starts_with("Missing value for required parameter 'missing'."));
+        assert!(e.message.contains(
+            "Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'"
+        ));
+        assert!(
+            j.i64("a_b")
+                .unwrap_err()
+                .message
+                .contains("provide only one")
+        );
+        assert!(
+            j.required_string("missing")
+                .unwrap_err()
+                .message
+                .starts_with("Missing value for required parameter 'missing'.")
+        );
         assert!(Params::from_json(b"{\"name\":").is_err());
         assert!(Params::from_json(b"[1]").is_err());
-        assert!(Params::from_json(b"").unwrap().string("x").unwrap().is_none());
+        assert!(
+            Params::from_json(b"")
+                .unwrap()
+                .string("x")
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -55,7 +55,9 @@ impl ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, "401 Unauthorized"),
+            AuthError::Unauthenticated(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "401 Unauthorized")
+            }
             AuthError::Forbidden("insufficient_scope") => Self::new(
                 StatusCode::FORBIDDEN,
                 "insufficient_scope: the request requires a token with the api scope",

@@ -1,6 +1,7 @@
 //! `/projects/:id/members`: who belongs to a project, with GitLab's numeric access levels.
 //! Maintainers manage members; only owners grant, change or remove the Owner role.
 
+use super::ApiPath;
 use super::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::iso;
@@ -8,7 +9,6 @@ use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use super::users::user_json;
 use axum::Json;
-use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, Role};
@@ -36,15 +36,30 @@ fn user_id(raw: &str) -> ApiResult<i64> {
     raw.parse().map_err(|_| ApiError::not_found("Member"))
 }
 
-pub async fn list_members(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn list_members(
+    ctx: Ctx,
+    ApiPath(project): ApiPath<String>,
+    params: ApiParams,
+) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::ViewProject).await?;
     let page = PageRequest::from_params(&params)?;
-    let result = ctx.state.store.list_members(grant.project.id, page.paging()).await?;
-    let items = result.items.iter().map(|m| member_json(m, &ctx.base)).collect();
+    let result = ctx
+        .state
+        .store
+        .list_members(grant.project.id, page.paging())
+        .await?;
+    let items = result
+        .items
+        .iter()
+        .map(|m| member_json(m, &ctx.base))
+        .collect();
     Ok(paginated(items, result.total, page, &ctx.base, &ctx.uri))
 }
 
-pub async fn get_member(ctx: Ctx, ApiPath((project, user)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn get_member(
+    ctx: Ctx,
+    ApiPath((project, user)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::ViewProject).await?;
     let member = ctx
         .state
@@ -55,7 +70,11 @@ pub async fn get_member(ctx: Ctx, ApiPath((project, user)): ApiPath<(String, Str
     Ok(Json(member_json(&member, &ctx.base)))
 }
 
-pub async fn add_member(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn add_member(
+    ctx: Ctx,
+    ApiPath(project): ApiPath<String>,
+    params: ApiParams,
+) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let role = role(&params)?.ok_or_else(|| ApiError::bad_request("access_level is missing"))?;
     if role == Role::Owner {
@@ -110,7 +129,10 @@ pub async fn update_member(
     Ok(Json(member_json(&member, &ctx.base)))
 }
 
-pub async fn remove_member(ctx: Ctx, ApiPath((project, user)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn remove_member(
+    ctx: Ctx,
+    ApiPath((project, user)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let user_id = user_id(&user)?;
     let current = ctx

@@ -22,22 +22,34 @@ use hangar_core::access::Action;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects", get(projects::list_projects).post(projects::create_project))
+        .route(
+            "/projects",
+            get(projects::list_projects).post(projects::create_project),
+        )
         .route(
             "/projects/{project}",
             get(projects::get_project)
                 .put(projects::update_project)
                 .delete(projects::delete_project),
         )
-        .route("/projects/{project}/members", get(members::list_members).post(members::add_member))
-        .route("/projects/{project}/members/all", get(members::list_members))
+        .route(
+            "/projects/{project}/members",
+            get(members::list_members).post(members::add_member),
+        )
+        .route(
+            "/projects/{project}/members/all",
+            get(members::list_members),
+        )
         .route(
             "/projects/{project}/members/{user_id}",
             get(members::get_member)
                 .put(members::update_member)
                 .delete(members::remove_member),
         )
-        .route("/projects/{project}/members/all/{user_id}", get(members::get_member))
+        .route(
+            "/projects/{project}/members/all/{user_id}",
+            get(members::get_member),
+        )
         .route(
             "/projects/{project}/access_tokens",
             get(tokens::list_project_tokens).post(tokens::create_project_token),
@@ -47,13 +59,19 @@ pub fn router() -> Router<AppState> {
             get(tokens::get_project_token).delete(tokens::revoke_project_token),
         )
         .route("/users", get(users::list_users).post(users::create_user))
-        .route("/users/{user_id}", get(users::get_user).put(users::update_user))
+        .route(
+            "/users/{user_id}",
+            get(users::get_user).put(users::update_user),
+        )
         .route("/user", get(users::current_user))
         .route(
             "/users/{user_id}/personal_access_tokens",
             post(tokens::create_personal_token_for),
         )
-        .route("/user/personal_access_tokens", post(tokens::create_own_personal_token))
+        .route(
+            "/user/personal_access_tokens",
+            post(tokens::create_own_personal_token),
+        )
         .route("/personal_access_tokens", get(tokens::list_personal_tokens))
         .route(
             "/personal_access_tokens/self",

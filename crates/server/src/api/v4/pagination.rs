@@ -61,11 +61,18 @@ pub fn base_url(public_url: Option<&str>, headers: &HeaderMap) -> String {
 }
 
 /// A page of JSON items with GitLab's pagination headers.
-pub fn paginated(items: Vec<Value>, total: i64, page: PageRequest, base: &str, uri: &Uri) -> Response {
+pub fn paginated(
+    items: Vec<Value>,
+    total: i64,
+    page: PageRequest,
+    base: &str,
+    uri: &Uri,
+) -> Response {
     let total_pages = ((total + page.per_page - 1) / page.per_page).max(1);
     let next = (page.page < total_pages).then_some(page.page + 1);
     let prev = (page.page > 1).then_some(page.page - 1);
-    let link = |n: i64, rel: &str| format!("<{}>; rel=\"{rel}\"", page_url(base, uri, n, page.per_page));
+    let link =
+        |n: i64, rel: &str| format!("<{}>; rel=\"{rel}\"", page_url(base, uri, n, page.per_page));
     let mut links = Vec::new();
     if let Some(p) = prev {
         links.push(link(p, "prev"));
@@ -86,19 +93,28 @@ pub fn paginated(items: Vec<Value>, total: i64, page: PageRequest, base: &str, u
     set("x-per-page", page.per_page.to_string());
     set("x-total", total.to_string());
     set("x-total-pages", total_pages.to_string());
-    set("x-next-page", next.map(|n| n.to_string()).unwrap_or_default());
-    set("x-prev-page", prev.map(|n| n.to_string()).unwrap_or_default());
+    set(
+        "x-next-page",
+        next.map(|n| n.to_string()).unwrap_or_default(),
+    );
+    set(
+        "x-prev-page",
+        prev.map(|n| n.to_string()).unwrap_or_default(),
+    );
     set("link", links.join(", "));
     response
 }
 
 fn page_url(base: &str, uri: &Uri, page: i64, per_page: i64) -> String {
-    let mut query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k != "page" && k != "per_page")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let mut query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .filter(|(k, _)| k != "page" && k != "per_page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     query.push(("page".into(), page.to_string()));
     query.push(("per_page".into(), per_page.to_string()));
-    let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
     format!("{base}{}?{encoded}", uri.path())
 }

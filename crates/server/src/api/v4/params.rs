@@ -20,6 +20,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiParams {
         if let Some(query) = request.uri().query() {
             merge_form(&mut map, query.as_bytes());
         }
+        Self::check_nul(&map)?;
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)
@@ -28,7 +29,12 @@ impl<S: Send + Sync> FromRequest<S> for ApiParams {
             .to_ascii_lowercase();
         let bytes = to_bytes(request.into_body(), crate::router::JSON_BODY_LIMIT)
             .await
-            .map_err(|_| ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "413 Request Entity Too Large"))?;
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "413 Request Entity Too Large",
+                )
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiParams { map });
         }
@@ -37,10 +43,15 @@ impl<S: Send + Sync> FromRequest<S> for ApiParams {
         } else {
             match serde_json::from_slice::<Value>(&bytes) {
                 Ok(Value::Object(body)) => map.extend(body),
-                Ok(_) => return Err(ApiError::bad_request("the request body must be a JSON object")),
+                Ok(_) => {
+                    return Err(ApiError::bad_request(
+                        "the request body must be a JSON object",
+                    ));
+                }
                 Err(e) => return Err(ApiError::bad_request(format!("malformed JSON body: {e}"))),
             }
         }
+        Self::check_nul(&map)?;
         Ok(ApiParams { map })
     }
 }
@@ -50,7 +61,10 @@ fn merge_form(map: &mut Map<String, Value>, bytes: &[u8]) {
     for (key, value) in url::form_urlencoded::parse(bytes) {
         let value = Value::String(value.into_owned());
         if let Some(list_key) = key.strip_suffix("[]") {
-            match map.entry(list_key.to_string()).or_insert_with(|| Value::Array(Vec::new())) {
+            match map
+                .entry(list_key.to_string())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
                 Value::Array(values) => values.push(value),
                 other => *other = Value::Array(vec![value]),
             }
@@ -67,6 +81,24 @@ fn invalid(name: &str) -> ApiError {
 impl ApiParams {
     fn get(&self, name: &str) -> Option<&Value> {
         self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    /// Refuses NUL characters anywhere in the parameters: no database stores them in text.
+    fn check_nul(map: &Map<String, Value>) -> ApiResult<()> {
+        fn has_nul(v: &Value) -> bool {
+            match v {
+                Value::String(s) => s.contains('\0'),
+                Value::Array(items) => items.iter().any(has_nul),
+                Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+                _ => false,
+            }
+        }
+        if map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)) {
+            return Err(ApiError::bad_request(
+                "parameters must not contain NUL characters",
+            ));
+        }
+        Ok(())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -114,7 +146,11 @@ impl ApiParams {
     pub fn strings(&self, name: &str) -> ApiResult<Vec<String>> {
         match self.get(name) {
             None => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()),
+            Some(Value::String(s)) => Ok(s
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect()),
             Some(Value::Array(values)) => values
                 .iter()
                 .map(|v| v.as_str().map(str::to_string).ok_or_else(|| invalid(name)))

@@ -1,12 +1,12 @@
 //! `/projects`: list, create, get, update (settings), delete.
 
+use super::ApiPath;
 use super::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::iso;
 use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use axum::Json;
-use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, RegistryAccess, Visibility};
@@ -44,7 +44,10 @@ pub fn project_json(p: &Project, base: &str) -> Value {
     })
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(params: &ApiParams, name: &str) -> ApiResult<Option<T>> {
+fn parse<T: std::str::FromStr<Err = String>>(
+    params: &ApiParams,
+    name: &str,
+) -> ApiResult<Option<T>> {
     params
         .string(name)?
         .map(|s| s.parse::<T>().map_err(ApiError::bad_request))
@@ -60,8 +63,12 @@ fn ci_base_url(params: &ApiParams) -> ApiResult<Option<Option<String>>> {
     let Some(raw) = params.string("ci_base_url")?.filter(|s| !s.is_empty()) else {
         return Ok(Some(None));
     };
-    let url = url::Url::parse(&raw).map_err(|_| ApiError::bad_request("ci_base_url is not a valid URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+    let url = url::Url::parse(&raw)
+        .map_err(|_| ApiError::bad_request("ci_base_url is not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return Err(ApiError::bad_request(
             "ci_base_url must be an http(s) URL without query or fragment",
         ));
@@ -73,7 +80,10 @@ pub async fn list_projects(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
     let page = PageRequest::from_params(&params)?;
     let filter = match ctx.caller.user_id() {
         None => ProjectVisibilityFilter::PublicOnly,
-        Some(user) if params.bool("membership")?.unwrap_or(false) || params.bool("owned")?.unwrap_or(false) => {
+        Some(user)
+            if params.bool("membership")?.unwrap_or(false)
+                || params.bool("owned")?.unwrap_or(false) =>
+        {
             ProjectVisibilityFilter::MemberOf(user)
         }
         Some(_) if ctx.caller.is_admin() => ProjectVisibilityFilter::All,
@@ -85,7 +95,11 @@ pub async fn list_projects(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
         .store
         .list_projects(filter, search.as_deref(), page.paging())
         .await?;
-    let items = result.items.iter().map(|p| project_json(p, &ctx.base)).collect();
+    let items = result
+        .items
+        .iter()
+        .map(|p| project_json(p, &ctx.base))
+        .collect();
     Ok(paginated(items, result.total, page, &ctx.base, &ctx.uri))
 }
 
@@ -100,21 +114,30 @@ pub async fn create_project(ctx: Ctx, params: ApiParams) -> ApiResult<Response> 
             (name, path)
         }
         (None, Some(path)) => (path.clone(), path),
-        (None, None) => return Err(ApiError::bad_request("name, path are missing, at least one parameter must be provided")),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "name, path are missing, at least one parameter must be provided",
+            ));
+        }
     };
     names::validate_display_name("name", &name).map_err(ApiError::bad_request)?;
     names::validate_path_segment("path", &path).map_err(ApiError::bad_request)?;
     let namespace = params
         .string("namespace")?
         .or(params.string("namespace_path")?)
-        .or(params.string("namespace_id")?.filter(|n| n.parse::<i64>().is_err()))
+        .or(params
+            .string("namespace_id")?
+            .filter(|n| n.parse::<i64>().is_err()))
         .unwrap_or_else(|| user.username.clone());
     names::validate_path_segment("namespace", &namespace).map_err(ApiError::bad_request)?;
     // Without groups, a user's namespace is their own; admins may create anywhere.
     if !user.is_admin && !namespace.eq_ignore_ascii_case(&user.username) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            format!("You can only create projects in your own namespace '{}'", user.username),
+            format!(
+                "You can only create projects in your own namespace '{}'",
+                user.username
+            ),
         ));
     }
     let project = ctx
@@ -126,7 +149,8 @@ pub async fn create_project(ctx: Ctx, params: ApiParams) -> ApiResult<Response> 
             name,
             description: params.string("description")?.unwrap_or_default(),
             visibility: parse(&params, "visibility")?.unwrap_or(Visibility::Private),
-            registry_access: parse(&params, "model_registry_access_level")?.unwrap_or(RegistryAccess::Enabled),
+            registry_access: parse(&params, "model_registry_access_level")?
+                .unwrap_or(RegistryAccess::Enabled),
             ci_base_url: ci_base_url(&params)?.flatten(),
             owner_id: Some(user.id),
         })
@@ -139,7 +163,11 @@ pub async fn get_project(ctx: Ctx, ApiPath(project): ApiPath<String>) -> ApiResu
     Ok(Json(project_json(&grant.project, &ctx.base)))
 }
 
-pub async fn update_project(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Json<Value>> {
+pub async fn update_project(
+    ctx: Ctx,
+    ApiPath(project): ApiPath<String>,
+    params: ApiParams,
+) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let name = params.string("name")?;
     if let Some(name) = &name {
@@ -173,5 +201,9 @@ pub async fn delete_project(ctx: Ctx, ApiPath(project): ApiPath<String>) -> ApiR
         .delete_project(grant.project.id)
         .await
         .map_err(|e| ApiError::from_store(e, "Project"))?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"message": "202 Accepted"}))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"message": "202 Accepted"})),
+    )
+        .into_response())
 }

@@ -2,6 +2,7 @@
 //! and project access tokens (`/projects/:id/access_tokens`). A token is shown once, in the
 //! answer that creates it; afterwards only its metadata is.
 
+use super::ApiPath;
 use super::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::iso;
@@ -9,7 +10,6 @@ use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use crate::auth::is_expired;
 use axum::Json;
-use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, Role};
@@ -39,7 +39,9 @@ pub fn token_json(t: &Token, role: Option<Role>) -> Value {
 fn new_token(params: &ApiParams) -> ApiResult<(String, NewToken)> {
     let name = params.required_string("name")?;
     if name.chars().count() > 255 {
-        return Err(ApiError::bad_request("name is too long (maximum is 255 characters)"));
+        return Err(ApiError::bad_request(
+            "name is too long (maximum is 255 characters)",
+        ));
     }
     let scope = token::parse_scopes(&params.strings("scopes")?).map_err(ApiError::bad_request)?;
     let expires_at = params.date("expires_at")?;
@@ -69,7 +71,12 @@ fn created(token: &Token, role: Option<Role>, secret: String) -> Response {
 async fn own_token(ctx: &Ctx, id: &str) -> ApiResult<Token> {
     let me = ctx.caller.require_user()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("Token"))?;
-    let token = ctx.state.store.get_token(id).await?.ok_or_else(|| ApiError::not_found("Token"))?;
+    let token = ctx
+        .state
+        .store
+        .get_token(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Token"))?;
     if token.user_id != me.id && !me.is_admin {
         return Err(ApiError::not_found("Token"));
     }
@@ -86,7 +93,12 @@ pub async fn create_personal_token_for(
     if !me.is_admin && me.id != user_id {
         return Err(ApiError::forbidden());
     }
-    let user = ctx.state.store.get_user(user_id).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let user = ctx
+        .state
+        .store
+        .get_user(user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
     let (secret, new) = new_token(&params)?;
     let token = ctx.state.store.create_personal_token(user.id, new).await?;
     Ok(created(&token, None, secret))
@@ -111,7 +123,13 @@ pub async fn list_personal_tokens(ctx: Ctx, params: ApiParams) -> ApiResult<Resp
     let result = ctx
         .state
         .store
-        .list_tokens(TokenFilter { user_id, project_id: None }, page.paging())
+        .list_tokens(
+            TokenFilter {
+                user_id,
+                project_id: None,
+            },
+            page.paging(),
+        )
         .await?;
     let items = result.items.iter().map(|t| token_json(t, None)).collect();
     Ok(paginated(items, result.total, page, &ctx.base, &ctx.uri))
@@ -119,15 +137,29 @@ pub async fn list_personal_tokens(ctx: Ctx, params: ApiParams) -> ApiResult<Resp
 
 pub async fn get_own_token(ctx: Ctx) -> ApiResult<Json<Value>> {
     ctx.caller.require_user()?;
-    let token = ctx.caller.token.as_ref().ok_or_else(|| ApiError::not_found("Token"))?;
+    let token = ctx
+        .caller
+        .token
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("Token"))?;
     Ok(Json(token_json(token, None)))
 }
 
 pub async fn revoke_own_token(ctx: Ctx) -> ApiResult<Json<Value>> {
     ctx.caller.require_user()?;
-    let token = ctx.caller.token.clone().ok_or_else(|| ApiError::not_found("Token"))?;
+    let token = ctx
+        .caller
+        .token
+        .clone()
+        .ok_or_else(|| ApiError::not_found("Token"))?;
     ctx.state.store.revoke_token(token.id).await?;
-    Ok(Json(token_json(&Token { revoked: true, ..token }, None)))
+    Ok(Json(token_json(
+        &Token {
+            revoked: true,
+            ..token
+        },
+        None,
+    )))
 }
 
 pub async fn get_personal_token(ctx: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
@@ -135,20 +167,39 @@ pub async fn get_personal_token(ctx: Ctx, ApiPath(id): ApiPath<String>) -> ApiRe
     Ok(Json(token_json(&token, None)))
 }
 
-pub async fn revoke_personal_token(ctx: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn revoke_personal_token(
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     ctx.caller.require_write_scope()?;
     let token = own_token(&ctx, &id).await?;
     ctx.state.store.revoke_token(token.id).await?;
-    Ok(Json(token_json(&Token { revoked: true, ..token }, None)))
+    Ok(Json(token_json(
+        &Token {
+            revoked: true,
+            ..token
+        },
+        None,
+    )))
 }
 
-pub async fn list_project_tokens(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn list_project_tokens(
+    ctx: Ctx,
+    ApiPath(project): ApiPath<String>,
+    params: ApiParams,
+) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let page = PageRequest::from_params(&params)?;
     let result = ctx
         .state
         .store
-        .list_tokens(TokenFilter { user_id: None, project_id: Some(grant.project.id) }, page.paging())
+        .list_tokens(
+            TokenFilter {
+                user_id: None,
+                project_id: Some(grant.project.id),
+            },
+            page.paging(),
+        )
         .await?;
     let mut items = Vec::with_capacity(result.items.len());
     for t in &result.items {
@@ -157,7 +208,11 @@ pub async fn list_project_tokens(ctx: Ctx, ApiPath(project): ApiPath<String>, pa
     Ok(paginated(items, result.total, page, &ctx.base, &ctx.uri))
 }
 
-pub async fn create_project_token(ctx: Ctx, ApiPath(project): ApiPath<String>, params: ApiParams) -> ApiResult<Response> {
+pub async fn create_project_token(
+    ctx: Ctx,
+    ApiPath(project): ApiPath<String>,
+    params: ApiParams,
+) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let role = match params.i64("access_level")? {
         // GitLab's default for project access tokens.
@@ -169,7 +224,11 @@ pub async fn create_project_token(ctx: Ctx, ApiPath(project): ApiPath<String>, p
         grant.require(&ctx.caller, Action::Own)?;
     }
     let (secret, new) = new_token(&params)?;
-    let created_token = ctx.state.store.create_project_token(grant.project.id, role, new).await?;
+    let created_token = ctx
+        .state
+        .store
+        .create_project_token(grant.project.id, role, new)
+        .await?;
     Ok(created(&created_token.token, created_token.role, secret))
 }
 
@@ -184,17 +243,29 @@ async fn project_token(ctx: &Ctx, project_id: i64, id: &str) -> ApiResult<Token>
         .ok_or_else(|| ApiError::not_found("Token"))
 }
 
-pub async fn get_project_token(ctx: Ctx, ApiPath((project, id)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn get_project_token(
+    ctx: Ctx,
+    ApiPath((project, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let token = project_token(&ctx, grant.project.id, &id).await?;
     let role = ctx.state.store.project_token_role(&token).await?;
     Ok(Json(token_json(&token, role)))
 }
 
-pub async fn revoke_project_token(ctx: Ctx, ApiPath((project, id)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn revoke_project_token(
+    ctx: Ctx,
+    ApiPath((project, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let token = project_token(&ctx, grant.project.id, &id).await?;
     let role = ctx.state.store.project_token_role(&token).await?;
     ctx.state.store.revoke_token(token.id).await?;
-    Ok(Json(token_json(&Token { revoked: true, ..token }, role)))
+    Ok(Json(token_json(
+        &Token {
+            revoked: true,
+            ..token
+        },
+        role,
+    )))
 }

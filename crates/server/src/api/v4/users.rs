@@ -1,13 +1,13 @@
 //! `/users` and `/user`. Listing and reading users needs a signed-in caller; creating them
 //! needs an admin.
 
+use super::ApiPath;
 use super::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::iso;
 use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
 use axum::Json;
-use super::ApiPath;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::names;
@@ -36,7 +36,9 @@ pub fn user_json(user: &User, base: &str, private: bool) -> Value {
 /// Hashes a password with argon2 (a fresh salt per hash).
 pub fn hash_password(password: &str) -> ApiResult<String> {
     if password.chars().count() < 8 {
-        return Err(ApiError::bad_request("password is too short (minimum is 8 characters)"));
+        return Err(ApiError::bad_request(
+            "password is too short (minimum is 8 characters)",
+        ));
     }
     hangar_core::password::hash(password).map_err(ApiError::bad_request)
 }
@@ -48,20 +50,37 @@ pub async fn list_users(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
     let Page { items, total } = match params.string("username")? {
         // python-gitlab's `gl.users.list(username=…)`.
         Some(username) => {
-            let found: Vec<User> = ctx.state.store.find_user(&username).await?.into_iter().collect();
+            let found: Vec<User> = ctx
+                .state
+                .store
+                .find_user(&username)
+                .await?
+                .into_iter()
+                .collect();
             let total = found.len() as i64;
-            Page { items: found, total }
+            Page {
+                items: found,
+                total,
+            }
         }
         None => ctx.state.store.list_users(page.paging()).await?,
     };
-    let items = items.iter().map(|u| user_json(u, &ctx.base, admin)).collect();
+    let items = items
+        .iter()
+        .map(|u| user_json(u, &ctx.base, admin))
+        .collect();
     Ok(paginated(items, total, page, &ctx.base, &ctx.uri))
 }
 
 pub async fn get_user(ctx: Ctx, ApiPath(user_id): ApiPath<String>) -> ApiResult<Json<Value>> {
     let me = ctx.caller.require_user()?;
     let id: i64 = user_id.parse().map_err(|_| ApiError::not_found("User"))?;
-    let user = ctx.state.store.get_user(id).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let user = ctx
+        .state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
     let private = ctx.caller.is_admin() || me.id == user.id;
     Ok(Json(user_json(&user, &ctx.base, private)))
 }
@@ -102,15 +121,27 @@ pub async fn create_user(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
 }
 
 /// Admins may change anyone's password; users their own.
-pub async fn update_user(ctx: Ctx, ApiPath(user_id): ApiPath<String>, params: ApiParams) -> ApiResult<Json<Value>> {
+pub async fn update_user(
+    ctx: Ctx,
+    ApiPath(user_id): ApiPath<String>,
+    params: ApiParams,
+) -> ApiResult<Json<Value>> {
     let me = ctx.caller.require_write_scope()?.clone();
     let id: i64 = user_id.parse().map_err(|_| ApiError::not_found("User"))?;
     if !me.is_admin && me.id != id {
         return Err(ApiError::forbidden());
     }
-    let user = ctx.state.store.get_user(id).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let user = ctx
+        .state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
     if let Some(password) = params.string("password")? {
-        ctx.state.store.set_password(user.id, &hash_password(&password)?).await?;
+        ctx.state
+            .store
+            .set_password(user.id, &hash_password(&password)?)
+            .await?;
     }
     Ok(Json(user_json(&user, &ctx.base, true)))
 }

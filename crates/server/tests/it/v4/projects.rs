@@ -65,11 +65,32 @@ async fn only_admins_create_outside_their_namespace() {
     on_each_backend(|app: TestApp| async move {
         let (_, alice) = app.user("alice", false).await;
         let (_, root) = app.user("root", true).await;
-        let (status, _) = app.post("/api/v4/projects", Some(&alice), json!({"name": "x", "namespace": "root"})).await;
+        let (status, _) = app
+            .post(
+                "/api/v4/projects",
+                Some(&alice),
+                json!({"name": "x", "namespace": "root"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, p) = app.post("/api/v4/projects", Some(&root), json!({"name": "x", "namespace": "team"})).await;
-        assert_eq!((status, p["path_with_namespace"].as_str()), (StatusCode::CREATED, Some("team/x")));
-        let (status, _) = app.post("/api/v4/projects", Some(&root), json!({"name": "x", "namespace": "team"})).await;
+        let (status, p) = app
+            .post(
+                "/api/v4/projects",
+                Some(&root),
+                json!({"name": "x", "namespace": "team"}),
+            )
+            .await;
+        assert_eq!(
+            (status, p["path_with_namespace"].as_str()),
+            (StatusCode::CREATED, Some("team/x"))
+        );
+        let (status, _) = app
+            .post(
+                "/api/v4/projects",
+                Some(&root),
+                json!({"name": "x", "namespace": "team"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CONFLICT);
     })
     .await;

@@ -44,26 +44,67 @@ async fn personal_tokens() {
         let (alice, alice_token) = app.user("alice", false).await;
         let (_, root) = app.user("root", true).await;
         let (status, created) = app
-            .post(&format!("/api/v4/users/{}/personal_access_tokens", alice.id), Some(&root), json!({"name": "reader", "scopes": ["read_api"]}))
+            .post(
+                &format!("/api/v4/users/{}/personal_access_tokens", alice.id),
+                Some(&root),
+                json!({"name": "reader", "scopes": ["read_api"]}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         let reader = created["token"].as_str().unwrap().to_string();
-        let (_, me) = app.get("/api/v4/personal_access_tokens/self", Some(&reader)).await;
-        assert_eq!((me["name"].as_str(), me["scopes"].clone()), (Some("reader"), json!(["read_api"])));
+        let (_, me) = app
+            .get("/api/v4/personal_access_tokens/self", Some(&reader))
+            .await;
+        assert_eq!(
+            (me["name"].as_str(), me["scopes"].clone()),
+            (Some("reader"), json!(["read_api"]))
+        );
         // A read-only token cannot mint tokens.
-        let (status, _) = app.post("/api/v4/user/personal_access_tokens", Some(&reader), json!({"name": "x", "scopes": ["api"]})).await;
+        let (status, _) = app
+            .post(
+                "/api/v4/user/personal_access_tokens",
+                Some(&reader),
+                json!({"name": "x", "scopes": ["api"]}),
+            )
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         // Users see their own tokens; admins see everyone's.
-        let (_, mine) = app.get("/api/v4/personal_access_tokens", Some(&alice_token)).await;
+        let (_, mine) = app
+            .get("/api/v4/personal_access_tokens", Some(&alice_token))
+            .await;
         assert_eq!(mine.as_array().unwrap().len(), 2);
         let (_, all) = app.get("/api/v4/personal_access_tokens", Some(&root)).await;
         assert_eq!(all.as_array().unwrap().len(), 3);
-        let foreign = all.as_array().unwrap().iter().find(|t| t["user_id"] != alice.id).unwrap();
-        let (status, _) = app.get(&format!("/api/v4/personal_access_tokens/{}", foreign["id"]), Some(&alice_token)).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "another user's token is hidden");
-        let (status, _) = app.call(Method::DELETE, "/api/v4/personal_access_tokens/self", Some(&reader), None).await;
+        let foreign = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["user_id"] != alice.id)
+            .unwrap();
+        let (status, _) = app
+            .get(
+                &format!("/api/v4/personal_access_tokens/{}", foreign["id"]),
+                Some(&alice_token),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "another user's token is hidden"
+        );
+        let (status, _) = app
+            .call(
+                Method::DELETE,
+                "/api/v4/personal_access_tokens/self",
+                Some(&reader),
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(app.get("/api/v4/user", Some(&reader)).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.get("/api/v4/user", Some(&reader)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
     })
     .await;
 }
