@@ -107,10 +107,10 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
     }
     let now = hangar_core::now_millis();
     // Recording every use would put a write on every read; once a minute is enough.
-    if token.last_used_at.is_none_or(|t| now - t > 60_000) {
-        if let Err(e) = state.store.touch_token(token.id, now).await {
-            tracing::warn!(error = %e, token.id = token.id, "could not record token use");
-        }
+    if token.last_used_at.is_none_or(|t| now - t > 60_000)
+        && let Err(e) = state.store.touch_token(token.id, now).await
+    {
+        tracing::warn!(error = %e, token.id = token.id, "could not record token use");
     }
     Ok(Caller {
         principal: Principal::User {

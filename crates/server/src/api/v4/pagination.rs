@@ -22,7 +22,7 @@ impl PageRequest {
     pub fn from_params(params: &super::params::ApiParams) -> ApiResult<Self> {
         let page = params.i64("page")?.unwrap_or(1);
         let per_page = params.i64("per_page")?.unwrap_or(DEFAULT_PER_PAGE);
-        if page < 1 || page > 1_000_000 {
+        if !(1..=1_000_000).contains(&page) {
             return Err(ApiError::bad_request("page is invalid"));
         }
         if per_page < 1 {

@@ -97,10 +97,10 @@ pub async fn create_user(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
     let name = params.string("name")?.unwrap_or_else(|| username.clone());
     names::validate_display_name("name", &name).map_err(ApiError::bad_request)?;
     let email = params.string("email")?.filter(|e| !e.is_empty());
-    if let Some(email) = &email {
-        if !email.contains('@') || email.len() > 255 {
-            return Err(ApiError::bad_request("email is invalid"));
-        }
+    if let Some(email) = &email
+        && (!email.contains('@') || email.len() > 255)
+    {
+        return Err(ApiError::bad_request("email is invalid"));
     }
     let password_hash = match params.string("password")? {
         Some(password) => Some(hash_password(&password)?),
