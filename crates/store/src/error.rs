@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The request contradicts the stored state (e.g. removing the last owner).
     #[error("{0}")]
     Invalid(String),
+    /// A params write would change values already logged: `(key, old, new)` for each.
+    #[error("params already logged with other values")]
+    ParamsChanged(Vec<(String, String, String)>),
     /// The store is misconfigured (bad URL, unreachable database at start).
     #[error("{0}")]
     Config(String),

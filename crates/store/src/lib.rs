@@ -14,6 +14,8 @@ pub mod model;
 pub mod postgres;
 mod projects;
 pub mod repo;
+mod runs;
+mod runs_search;
 mod sql;
 pub mod sqlite;
 mod tokens;

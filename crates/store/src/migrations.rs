@@ -5,12 +5,20 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, SqlSafeStr};
 
 /// `(version, description, sqlite, postgres)`; append, never edit.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "runs",
+        include_str!("../migrations/sqlite/0002_runs.sql"),
+        include_str!("../migrations/postgres/0002_runs.sql"),
+    ),
+];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {
     let migrations = MIGRATIONS

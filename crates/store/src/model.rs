@@ -194,3 +194,130 @@ pub struct Paging {
     pub offset: i64,
     pub limit: i64,
 }
+
+/// MLflow's `RunStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Scheduled,
+    Finished,
+    Failed,
+    Killed,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Running,
+        RunStatus::Scheduled,
+        RunStatus::Finished,
+        RunStatus::Failed,
+        RunStatus::Killed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Scheduled => "SCHEDULED",
+            RunStatus::Finished => "FINISHED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Killed => "KILLED",
+        }
+    }
+
+    /// The proto enum number (RUNNING = 1 … KILLED = 5).
+    pub fn number(self) -> i64 {
+        RunStatus::ALL.iter().position(|s| *s == self).unwrap_or(0) as i64 + 1
+    }
+
+    /// By name (any case) or proto number.
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        if let Ok(n) = s.parse::<usize>() {
+            return n
+                .checked_sub(1)
+                .and_then(|i| RunStatus::ALL.get(i).copied());
+        }
+        RunStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A run's scalar fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// The row id; internal, never shown.
+    pub row_id: i64,
+    pub project_id: i64,
+    pub experiment_iid: i64,
+    /// The per-project candidate number.
+    pub iid: i64,
+    pub run_uuid: String,
+    pub name: String,
+    pub user_id: String,
+    pub status: RunStatus,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+    pub lifecycle_stage: LifecycleStage,
+    pub artifact_uri: String,
+}
+
+/// One metric point. NaN and ±infinity are kept as they were logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub key: String,
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
+    pub schema: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// A dataset a run used, with the input's tags (`mlflow.data.context`, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetInput {
+    pub dataset: Dataset,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A run with its latest metrics, params, tags and inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub info: RunInfo,
+    pub metrics: Vec<Metric>,
+    pub params: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    pub inputs: Vec<DatasetInput>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub experiment_iid: i64,
+    pub user_id: String,
+    pub name: String,
+    pub start_time: i64,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A change to a run; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RunUpdate {
+    pub status: Option<RunStatus>,
+    pub end_time: Option<i64>,
+    pub name: Option<String>,
+}
+
+/// What one `log-batch` writes, all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub metrics: Vec<Metric>,
+    pub params: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+}

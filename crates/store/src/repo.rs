@@ -123,10 +123,42 @@ pub trait ExperimentRepo {
     async fn delete_experiment_tag(&self, project_id: i64, iid: i64, key: &str) -> Result<()>;
 }
 
+#[async_trait]
+pub trait RunRepo {
+    /// Creates a run in an active experiment of the project, with the project's next iid.
+    async fn create_run(&self, project_id: i64, run: NewRun) -> Result<Run>;
+    /// The run with this MLflow `run_id`, if it belongs to the project.
+    async fn get_run(&self, project_id: i64, run_uuid: &str) -> Result<Option<Run>>;
+    /// Only the run's scalar fields (cheap; for checks before a write).
+    async fn get_run_info(&self, project_id: i64, run_uuid: &str) -> Result<Option<RunInfo>>;
+    async fn update_run(&self, run: &RunInfo, update: RunUpdate) -> Result<RunInfo>;
+    async fn set_run_stage(&self, run: &RunInfo, stage: LifecycleStage) -> Result<()>;
+    /// Writes metrics, params and tags in one transaction: all or nothing. A param logged
+    /// again with another value fails the whole batch with [`StoreError::ParamsChanged`].
+    async fn log_batch(&self, run: &RunInfo, batch: Batch) -> Result<()>;
+    /// Deletes a tag; [`StoreError::NotFound`] when the run has no such tag.
+    async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<()>;
+    /// Records dataset inputs (deduplicated per experiment by name and digest).
+    async fn log_inputs(&self, run: &RunInfo, inputs: Vec<DatasetInput>) -> Result<()>;
+    /// A page of one metric's history, ordered by (timestamp, step, value).
+    async fn metric_history(&self, run: &RunInfo, key: &str, paging: Paging)
+    -> Result<Vec<Metric>>;
+    /// One page of runs of the given experiments.
+    async fn search_runs(
+        &self,
+        project_id: i64,
+        experiment_iids: &[i64],
+        filter: &[Clause],
+        order_by: &[OrderBy],
+        view: ViewType,
+        paging: Paging,
+    ) -> Result<Vec<Run>>;
+}
+
 /// Everything Hangar stores.
 #[async_trait]
 pub trait Store:
-    UserRepo + ProjectRepo + MemberRepo + TokenRepo + ExperimentRepo + Send + Sync
+    UserRepo + ProjectRepo + MemberRepo + TokenRepo + ExperimentRepo + RunRepo + Send + Sync
 {
     /// Checks that the database answers (for `/ready`).
     async fn ping(&self) -> Result<()>;

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod experiments;
 pub mod request;
+pub mod runs;
 
 use crate::AppState;
 use crate::auth::{self, Caller, ProjectGrant};
@@ -39,6 +40,22 @@ pub fn router() -> Router<AppState> {
             "/experiments/delete-experiment-tag",
             post(delete_experiment_tag),
         )
+        .route("/runs/create", post(runs::create_run))
+        .route("/runs/get", get(runs::get_run))
+        .route("/runs/update", post(runs::update_run))
+        .route("/runs/delete", post(runs::delete_run))
+        .route("/runs/restore", post(runs::restore_run))
+        .route("/runs/log-metric", post(runs::log_metric))
+        .route("/runs/log-parameter", post(runs::log_param))
+        .route("/runs/set-tag", post(runs::set_tag))
+        .route("/runs/delete-tag", post(runs::delete_tag))
+        .route("/runs/log-batch", post(runs::log_batch))
+        .route("/runs/log-inputs", post(runs::log_inputs))
+        .route(
+            "/runs/search",
+            post(runs::search_runs).get(runs::search_runs),
+        )
+        .route("/metrics/get-history", get(runs::get_metric_history))
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

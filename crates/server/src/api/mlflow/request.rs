@@ -16,6 +16,8 @@ pub struct Params {
     map: Map<String, Value>,
     /// Query-string values arrive as lists of strings, whatever the field's type.
     from_query: bool,
+    /// For a nested message, its place in the request (`metrics[0].`), for messages.
+    prefix: String,
 }
 
 impl<S: Send + Sync> FromRequest<S> for Params {
@@ -78,6 +80,7 @@ impl Params {
         Params {
             map,
             from_query: true,
+            prefix: String::new(),
         }
     }
 
@@ -96,11 +99,21 @@ impl Params {
             Value::Object(map) => Ok(Params {
                 map,
                 from_query: false,
+                prefix: String::new(),
             }),
             _ => Err(MlflowError::invalid(
                 "Malformed JSON request body: expected a JSON object",
             )),
         }
+    }
+
+    /// Where a nested message sits in the request (`metrics[0].`); empty at the top.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
     }
 
     /// The raw value of `name` (or its camelCase spelling); `null` counts as absent.
@@ -112,7 +125,9 @@ impl Params {
             .flatten();
         match (snake, alias) {
             (Some(_), Some(_)) => Err(MlflowError::invalid(format!(
-                "Request specifies both '{name}' and '{camel}'; provide only one of them."
+                "Request specifies both '{}' and '{}'; provide only one of them.",
+                self.qualified(name),
+                self.qualified(&camel)
             ))),
             (Some(v), None) | (None, Some(v)) => Ok(Some(v)),
             (None, None) => Ok(None),
@@ -130,8 +145,8 @@ impl Params {
     pub fn string(&self, name: &str) -> MlflowResult<Option<String>> {
         match self.scalar(name)? {
             None => Ok(None),
-            Some(Value::String(s)) => no_nul(name, s).map(Some),
-            Some(other) => Err(wrong_type(name, other)),
+            Some(Value::String(s)) => no_nul(&self.qualified(name), s).map(Some),
+            Some(other) => Err(wrong_type(&self.qualified(name), other)),
         }
     }
 
@@ -139,14 +154,76 @@ impl Params {
     pub fn required_string(&self, name: &str) -> MlflowResult<String> {
         match self.string(name)? {
             Some(s) if !s.is_empty() => Ok(s),
-            _ => Err(missing(name)),
+            _ => Err(missing(&self.qualified(name))),
         }
     }
 
     pub fn i64(&self, name: &str) -> MlflowResult<Option<i64>> {
         match self.scalar(name)? {
             None => Ok(None),
-            Some(v) => as_i64(v).map(Some).ok_or_else(|| wrong_type(name, v)),
+            Some(v) => as_i64(v)
+                .map(Some)
+                .ok_or_else(|| wrong_type(&self.qualified(name), v)),
+        }
+    }
+
+    /// A required int64.
+    pub fn required_i64(&self, name: &str) -> MlflowResult<i64> {
+        self.i64(name)?
+            .ok_or_else(|| missing(&self.qualified(name)))
+    }
+
+    /// A double: a number, a numeric string, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+    pub fn f64(&self, name: &str) -> MlflowResult<Option<f64>> {
+        match self.scalar(name)? {
+            None => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(v @ Value::String(s)) => match s.trim() {
+                "NaN" | "nan" => Ok(Some(f64::NAN)),
+                "Infinity" | "inf" => Ok(Some(f64::INFINITY)),
+                "-Infinity" | "-inf" => Ok(Some(f64::NEG_INFINITY)),
+                other => other
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(Some)
+                    .ok_or_else(|| wrong_type(&self.qualified(name), v)),
+            },
+            Some(other) => Err(wrong_type(&self.qualified(name), other)),
+        }
+    }
+
+    /// A repeated nested message, as parameters of their own.
+    pub fn messages(&self, name: &str) -> MlflowResult<Vec<Params>> {
+        let items = match self.raw(name)? {
+            None => return Ok(Vec::new()),
+            Some(Value::Array(items)) if !self.from_query => items,
+            Some(other) => return Err(wrong_type(&self.qualified(name), other)),
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(map) => Ok(Params {
+                    map: map.clone(),
+                    from_query: false,
+                    prefix: format!("{}{name}[{i}].", self.prefix),
+                }),
+                other => Err(wrong_type(&format!("{}{name}[{i}]", self.prefix), other)),
+            })
+            .collect()
+    }
+
+    /// A nested message, as parameters of its own.
+    pub fn message(&self, name: &str) -> MlflowResult<Option<Params>> {
+        match self.raw(name)? {
+            None => Ok(None),
+            Some(Value::Object(map)) if !self.from_query => Ok(Some(Params {
+                map: map.clone(),
+                from_query: false,
+                prefix: format!("{}{name}.", self.prefix),
+            })),
+            Some(other) => Err(wrong_type(&self.qualified(name), other)),
         }
     }
 
@@ -159,7 +236,7 @@ impl Params {
             Some(Value::String(s)) => Err(MlflowError::invalid(format!(
                 "Invalid boolean value: {s}, must be 'true' or 'false'."
             ))),
-            Some(other) => Err(wrong_type(name, other)),
+            Some(other) => Err(wrong_type(&self.qualified(name), other)),
         }
     }
 
@@ -167,15 +244,15 @@ impl Params {
     pub fn strings(&self, name: &str) -> MlflowResult<Vec<String>> {
         match self.raw(name)? {
             None => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(vec![no_nul(name, s)?]),
+            Some(Value::String(s)) => Ok(vec![no_nul(&self.qualified(name), s)?]),
             Some(Value::Array(values)) => values
                 .iter()
                 .map(|v| match v {
-                    Value::String(s) => no_nul(name, s),
-                    other => Err(wrong_type(name, other)),
+                    Value::String(s) => no_nul(&self.qualified(name), s),
+                    other => Err(wrong_type(&self.qualified(name), other)),
                 })
                 .collect(),
-            Some(other) => Err(wrong_type(name, other)),
+            Some(other) => Err(wrong_type(&self.qualified(name), other)),
         }
     }
 
@@ -184,25 +261,30 @@ impl Params {
         let items = match self.raw(name)? {
             None => return Ok(Vec::new()),
             Some(Value::Array(items)) if !self.from_query => items,
-            Some(other) => return Err(wrong_type(name, other)),
+            Some(other) => return Err(wrong_type(&self.qualified(name), other)),
         };
         items
             .iter()
             .enumerate()
             .map(|(i, item)| {
                 let Value::Object(fields) = item else {
-                    return Err(wrong_type(name, item));
+                    return Err(wrong_type(&self.qualified(name), item));
                 };
                 let field = |f: &str| -> MlflowResult<Option<String>> {
                     match fields.get(f) {
                         None | Some(Value::Null) => Ok(None),
-                        Some(Value::String(s)) => no_nul(&format!("{name}[{i}].{f}"), s).map(Some),
-                        Some(other) => Err(wrong_type(&format!("{name}[{i}].{f}"), other)),
+                        Some(Value::String(s)) => {
+                            no_nul(&format!("{}{name}[{i}].{f}", self.prefix), s).map(Some)
+                        }
+                        Some(other) => Err(wrong_type(
+                            &format!("{}{name}[{i}].{f}", self.prefix),
+                            other,
+                        )),
                     }
                 };
                 let key = field("key")?
                     .filter(|k| !k.is_empty())
-                    .ok_or_else(|| missing(&format!("{name}[{i}].key")))?;
+                    .ok_or_else(|| missing(&format!("{}{name}[{i}].key", self.prefix)))?;
                 Ok((key, field("value")?.unwrap_or_default()))
             })
             .collect()

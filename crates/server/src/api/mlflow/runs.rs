@@ -1,0 +1,619 @@
+//! `runs/*`: create, get, update, delete, restore, search, and logging params, metrics, tags
+//! and dataset inputs.
+
+use super::Ctx;
+use super::error::{MlflowError, MlflowResult};
+use super::experiments::parse_experiment_id;
+use super::request::{Params, max_results};
+use axum::Json;
+use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
+use hangar_core::names;
+use hangar_store::StoreError;
+use hangar_store::model::*;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+/// MLflow's `SEARCH_MAX_RESULTS_THRESHOLD` for runs.
+const SEARCH_MAX_RESULTS: i64 = 50_000;
+const MAX_METRICS_PER_BATCH: usize = 1000;
+const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
+const MAX_ENTITIES_PER_BATCH: usize = 1000;
+
+/// A double as MLflow's proto JSON writes it: non-finite values as strings.
+pub fn double_json(v: f64) -> Value {
+    if v.is_nan() {
+        json!("NaN")
+    } else if v == f64::INFINITY {
+        json!("Infinity")
+    } else if v == f64::NEG_INFINITY {
+        json!("-Infinity")
+    } else {
+        json!(v)
+    }
+}
+
+pub fn metric_json(m: &Metric) -> Value {
+    json!({"key": m.key, "value": double_json(m.value), "timestamp": m.timestamp, "step": m.step})
+}
+
+fn pairs_json(pairs: &[(String, String)]) -> Value {
+    pairs
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect()
+}
+
+pub fn run_info_json(info: &RunInfo) -> Value {
+    let mut v = json!({
+        "run_uuid": info.run_uuid,
+        "run_id": info.run_uuid,
+        "experiment_id": info.experiment_iid.to_string(),
+        "run_name": info.name,
+        "user_id": info.user_id,
+        "status": info.status.as_str(),
+        "start_time": info.start_time,
+        "artifact_uri": info.artifact_uri,
+        "lifecycle_stage": info.lifecycle_stage.as_str(),
+    });
+    if let Some(end) = info.end_time {
+        v["end_time"] = json!(end);
+    }
+    v
+}
+
+pub fn run_json(run: &Run) -> Value {
+    let mut data = json!({});
+    if !run.metrics.is_empty() {
+        data["metrics"] = run.metrics.iter().map(metric_json).collect();
+    }
+    if !run.params.is_empty() {
+        data["params"] = pairs_json(&run.params);
+    }
+    if !run.tags.is_empty() {
+        data["tags"] = pairs_json(&run.tags);
+    }
+    let mut inputs = json!({});
+    if !run.inputs.is_empty() {
+        inputs["dataset_inputs"] = run
+            .inputs
+            .iter()
+            .map(|input| {
+                let d = &input.dataset;
+                let mut dataset = json!({"name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source});
+                if let Some(schema) = &d.schema {
+                    dataset["schema"] = json!(schema);
+                }
+                if let Some(profile) = &d.profile {
+                    dataset["profile"] = json!(profile);
+                }
+                json!({"tags": pairs_json(&input.tags), "dataset": dataset})
+            })
+            .collect();
+    }
+    json!({"info": run_info_json(&run.info), "data": data, "inputs": inputs})
+}
+
+fn run_not_found(id: &str) -> MlflowError {
+    MlflowError::not_found(format!("Run with id={id} not found"))
+}
+
+/// The run named by `run_id` (or the legacy `run_uuid`) in the caller's project.
+pub async fn load_run_info(ctx: &Ctx, params: &Params) -> MlflowResult<RunInfo> {
+    let id = match params.string("run_id")?.filter(|s| !s.is_empty()) {
+        Some(id) => id,
+        None => params
+            .required_string("run_uuid")
+            .map_err(|_| super::request::missing("run_id"))?,
+    };
+    ctx.state
+        .store
+        .get_run_info(ctx.project_id(), &id)
+        .await?
+        .ok_or_else(|| run_not_found(&id))
+}
+
+fn require_active(run: &RunInfo) -> MlflowResult<()> {
+    if run.lifecycle_stage != LifecycleStage::Active {
+        return Err(MlflowError::invalid(format!(
+            "The run {} must be in the 'active' state. Current state is deleted.",
+            run.run_uuid
+        )));
+    }
+    Ok(())
+}
+
+fn validate_tag(key: &str, value: &str) -> MlflowResult<()> {
+    names::validate_entity_key("key", "key", key).map_err(MlflowError::invalid)?;
+    if value.chars().count() > names::MAX_RUN_TAG_VALUE_LEN {
+        return Err(MlflowError::invalid(format!(
+            "'value' exceeds the maximum length of {} characters",
+            names::MAX_RUN_TAG_VALUE_LEN
+        )));
+    }
+    Ok(())
+}
+
+fn validate_param(key: &str, value: &str) -> MlflowResult<()> {
+    names::validate_entity_key("Param key", "key", key).map_err(MlflowError::invalid)?;
+    if value.chars().count() > names::MAX_PARAM_VALUE_LEN {
+        return Err(MlflowError::invalid(format!(
+            "'Param value' exceeds the maximum length of {} characters",
+            names::MAX_PARAM_VALUE_LEN
+        )));
+    }
+    Ok(())
+}
+
+/// Reads one metric message (`runs/log-metric` or an element of `log-batch`'s `metrics`).
+fn read_metric(p: &Params) -> MlflowResult<Metric> {
+    let key = p.required_string("key")?;
+    names::validate_entity_key("Metric name", "key", &key).map_err(MlflowError::invalid)?;
+    let value = p
+        .f64("value")?
+        .ok_or_else(|| super::request::missing(&format!("{}value", prefix_of(p))))?;
+    let timestamp = p.required_i64("timestamp")?;
+    let step = p.i64("step")?.unwrap_or(0);
+    if timestamp < 0 {
+        return Err(MlflowError::invalid(format!(
+            "Invalid value {timestamp} for parameter 'timestamp' supplied: metric '{key}' (value={value:?}). \
+             Timestamp must be a nonnegative long (64-bit integer) "
+        )));
+    }
+    Ok(Metric {
+        key,
+        value,
+        timestamp,
+        step,
+    })
+}
+
+fn prefix_of(p: &Params) -> String {
+    p.prefix().to_string()
+}
+
+fn params_changed(
+    run: &RunInfo,
+    changed: &[(String, String, String)],
+    single: bool,
+) -> MlflowError {
+    if single {
+        let (key, old, new) = &changed[0];
+        return MlflowError::invalid(format!(
+            "Changing param values is not allowed. Param with key='{key}' was already logged with \
+             value='{old}' for run ID='{}'. Attempted logging new value '{new}'.",
+            run.run_uuid
+        ));
+    }
+    let list: Vec<String> = changed
+        .iter()
+        .map(|(k, o, n)| format!("{{'key': '{k}', 'old_value': '{o}', 'new_value': '{n}'}}"))
+        .collect();
+    MlflowError::invalid(format!(
+        "Changing param values is not allowed. Params were already logged='[{}]' for run ID='{}'.",
+        list.join(", "),
+        run.run_uuid
+    ))
+}
+
+/// Writes a batch, mapping a param clash to MLflow's message.
+async fn write_batch(
+    ctx: &Ctx,
+    run: &RunInfo,
+    batch: Batch,
+    single: bool,
+) -> MlflowResult<Json<Value>> {
+    match ctx.state.store.log_batch(run, batch).await {
+        Ok(()) => Ok(Json(json!({}))),
+        Err(StoreError::ParamsChanged(changed)) => Err(params_changed(run, &changed, single)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let experiment_iid = parse_experiment_id(
+        &params
+            .string("experiment_id")?
+            .unwrap_or_else(|| "0".into()),
+    )?;
+    let mut tags = params.key_values("tags")?;
+    for (key, value) in &tags {
+        validate_tag(key, value)?;
+    }
+    let start_time = params.i64("start_time")?.unwrap_or(0);
+    let tag_name = tags
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "mlflow.runName")
+        .map(|(_, v)| v.clone());
+    let run_name = params.string("run_name")?.filter(|n| !n.is_empty());
+    let name = match (run_name, tag_name) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(MlflowError::invalid(format!(
+                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different \
+                 values (run_name='{a}', mlflow.runName='{b}')."
+            )));
+        }
+        (Some(name), _) | (None, Some(name)) => name,
+        (None, None) => names::random_run_name(),
+    };
+    if name.chars().count() > names::MAX_RUN_TAG_VALUE_LEN {
+        return Err(MlflowError::invalid(
+            "'run_name' exceeds the maximum length of 8000 characters",
+        ));
+    }
+    tags.retain(|(k, _)| k != "mlflow.runName");
+    tags.push(("mlflow.runName".into(), name.clone()));
+    let run = ctx
+        .state
+        .store
+        .create_run(
+            ctx.project_id(),
+            NewRun {
+                experiment_iid,
+                user_id: params.string("user_id")?.unwrap_or_default(),
+                name,
+                start_time,
+                tags,
+            },
+        )
+        .await
+        .map_err(|e| {
+            MlflowError::from_store(e, || {
+                format!("No Experiment with id={experiment_iid} exists")
+            })
+        })?;
+    Ok(Json(json!({"run": run_json(&run)})))
+}
+
+pub async fn get_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    let info = load_run_info(&ctx, &params).await?;
+    let run = ctx
+        .state
+        .store
+        .get_run(ctx.project_id(), &info.run_uuid)
+        .await?
+        .ok_or_else(|| run_not_found(&info.run_uuid))?;
+    Ok(Json(json!({"run": run_json(&run)})))
+}
+
+pub async fn update_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let run = load_run_info(&ctx, &params).await?;
+    // MLflow ignores an unknown status name rather than failing.
+    let status = match params.string("status") {
+        Ok(Some(s)) => RunStatus::parse(&s),
+        Ok(None) => None,
+        Err(_) => params
+            .i64("status")?
+            .and_then(|n| RunStatus::parse(&n.to_string())),
+    };
+    let name = params.string("run_name")?.filter(|n| !n.is_empty());
+    if let Some(name) = &name {
+        validate_tag("mlflow.runName", name)?;
+    }
+    let update = RunUpdate {
+        status,
+        end_time: params.i64("end_time")?,
+        name,
+    };
+    let info = ctx.state.store.update_run(&run, update).await?;
+    Ok(Json(json!({"run_info": run_info_json(&info)})))
+}
+
+pub async fn delete_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let run = load_run_info(&ctx, &params).await?;
+    ctx.state
+        .store
+        .set_run_stage(&run, LifecycleStage::Deleted)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn restore_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let run = load_run_info(&ctx, &params).await?;
+    ctx.state
+        .store
+        .set_run_stage(&run, LifecycleStage::Active)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn log_metric(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let metric = read_metric(&params)?;
+    let run = load_run_info(&ctx, &params).await?;
+    require_active(&run)?;
+    write_batch(
+        &ctx,
+        &run,
+        Batch {
+            metrics: vec![metric],
+            ..Batch::default()
+        },
+        true,
+    )
+    .await
+}
+
+pub async fn log_param(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let key = params.required_string("key")?;
+    let value = params.string("value")?.unwrap_or_default();
+    validate_param(&key, &value)?;
+    let run = load_run_info(&ctx, &params).await?;
+    require_active(&run)?;
+    write_batch(
+        &ctx,
+        &run,
+        Batch {
+            params: vec![(key, value)],
+            ..Batch::default()
+        },
+        true,
+    )
+    .await
+}
+
+pub async fn set_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let key = params.required_string("key")?;
+    let value = params.string("value")?.unwrap_or_default();
+    validate_tag(&key, &value)?;
+    let run = load_run_info(&ctx, &params).await?;
+    require_active(&run)?;
+    write_batch(
+        &ctx,
+        &run,
+        Batch {
+            tags: vec![(key, value)],
+            ..Batch::default()
+        },
+        true,
+    )
+    .await
+}
+
+pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let key = params.required_string("key")?;
+    let run = load_run_info(&ctx, &params).await?;
+    require_active(&run)?;
+    ctx.state
+        .store
+        .delete_run_tag(&run, &key)
+        .await
+        .map_err(|e| {
+            MlflowError::from_store(e, || {
+                format!("No tag with name: {key} in run with id {}", run.run_uuid)
+            })
+        })?;
+    Ok(Json(json!({})))
+}
+
+pub async fn log_batch(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let metrics = params.messages("metrics")?;
+    let param_messages = params.messages("params")?;
+    let tag_messages = params.messages("tags")?;
+    let limit = |kind: &str, got: usize, max: usize| {
+        MlflowError::invalid(format!(
+            "A batch logging request can contain at most {max} {kind}. Got {got} {kind}. \
+             Please split up {kind} across multiple requests and try again."
+        ))
+    };
+    if metrics.len() > MAX_METRICS_PER_BATCH {
+        return Err(limit("metrics", metrics.len(), MAX_METRICS_PER_BATCH));
+    }
+    if param_messages.len() > MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(limit(
+            "params",
+            param_messages.len(),
+            MAX_PARAMS_TAGS_PER_BATCH,
+        ));
+    }
+    if tag_messages.len() > MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(limit("tags", tag_messages.len(), MAX_PARAMS_TAGS_PER_BATCH));
+    }
+    let total = metrics.len() + param_messages.len() + tag_messages.len();
+    if total > MAX_ENTITIES_PER_BATCH {
+        return Err(limit(
+            "metrics, params, and tags",
+            total,
+            MAX_ENTITIES_PER_BATCH,
+        ));
+    }
+    let metrics = metrics
+        .iter()
+        .map(read_metric)
+        .collect::<MlflowResult<Vec<_>>>()?;
+    let mut batch_params = Vec::with_capacity(param_messages.len());
+    for p in &param_messages {
+        let key = p.required_string("key")?;
+        let value = p.string("value")?.unwrap_or_default();
+        validate_param(&key, &value)?;
+        batch_params.push((key, value));
+    }
+    let mut seen = HashSet::new();
+    let duplicates: Vec<String> = batch_params
+        .iter()
+        .filter(|(k, _)| !seen.insert(k.clone()))
+        .map(|(k, _)| format!("'{k}'"))
+        .collect();
+    if !duplicates.is_empty() {
+        return Err(MlflowError::invalid(format!(
+            "Duplicate parameter keys have been submitted: [{}]. Please ensure the request contains \
+             only one param value per param key.",
+            duplicates.join(", ")
+        )));
+    }
+    let mut tags = Vec::with_capacity(tag_messages.len());
+    for p in &tag_messages {
+        let key = p.required_string("key")?;
+        let value = p.string("value")?.unwrap_or_default();
+        validate_tag(&key, &value)?;
+        tags.push((key, value));
+    }
+    let run = load_run_info(&ctx, &params).await?;
+    require_active(&run)?;
+    write_batch(
+        &ctx,
+        &run,
+        Batch {
+            metrics,
+            params: batch_params,
+            tags,
+        },
+        false,
+    )
+    .await
+}
+
+pub async fn log_inputs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    let mut inputs = Vec::new();
+    for input in params.messages("datasets")? {
+        let dataset = input
+            .message("dataset")?
+            .ok_or_else(|| super::request::missing(&format!("{}dataset", input.prefix())))?;
+        let field = |name: &str, max: usize| -> MlflowResult<String> {
+            let value = dataset.required_string(name)?;
+            if value.chars().count() > max {
+                return Err(MlflowError::invalid(format!(
+                    "'{name}' exceeds the maximum length of {max} characters"
+                )));
+            }
+            Ok(value)
+        };
+        let optional = |name: &str, max: usize| -> MlflowResult<Option<String>> {
+            let value = dataset.string(name)?;
+            if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+                return Err(MlflowError::invalid(format!(
+                    "'{name}' exceeds the maximum length of {max} characters"
+                )));
+            }
+            Ok(value)
+        };
+        let tags = input.key_values("tags")?;
+        for (key, value) in &tags {
+            if key.chars().count() > 255 || value.chars().count() > 500 {
+                return Err(MlflowError::invalid(
+                    "Input tags are limited to 255-character keys and 500-character values",
+                ));
+            }
+        }
+        inputs.push(DatasetInput {
+            dataset: Dataset {
+                name: field("name", 500)?,
+                digest: field("digest", 36)?,
+                source_type: field("source_type", 36)?,
+                source: field("source", 65_535)?,
+                schema: optional("schema", 1_048_575)?,
+                profile: optional("profile", 16_777_215)?,
+            },
+            tags,
+        });
+    }
+    let run = load_run_info(&ctx, &params).await?;
+    require_active(&run)?;
+    ctx.state.store.log_inputs(&run, inputs).await?;
+    Ok(Json(json!({})))
+}
+
+fn run_view_type(params: &Params) -> MlflowResult<ViewType> {
+    let raw = match params.string("run_view_type") {
+        Ok(v) => v,
+        Err(_) => params.i64("run_view_type")?.map(|n| n.to_string()),
+    };
+    match raw.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("ACTIVE_ONLY") | Some("1") => Ok(ViewType::ActiveOnly),
+        Some("DELETED_ONLY") | Some("2") => Ok(ViewType::DeletedOnly),
+        Some("ALL") | Some("3") => Ok(ViewType::All),
+        Some(other) => Err(MlflowError::invalid(format!(
+            "Invalid value '{other}' for parameter 'run_view_type': use ACTIVE_ONLY, DELETED_ONLY or ALL"
+        ))),
+    }
+}
+
+pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    let limit = params.i64("max_results")?.unwrap_or(1000);
+    if limit <= 0 || limit > SEARCH_MAX_RESULTS {
+        return Err(MlflowError::invalid(format!(
+            "Invalid value {limit} for parameter 'max_results' supplied. It must be a positive integer at most {SEARCH_MAX_RESULTS}"
+        )));
+    }
+    let experiment_iids = params
+        .strings("experiment_ids")?
+        .iter()
+        .map(|id| parse_experiment_id(id))
+        .collect::<MlflowResult<Vec<_>>>()?;
+    let view = run_view_type(&params)?;
+    let filter = parse_filter(
+        SearchKind::Runs,
+        &params.string("filter")?.unwrap_or_default(),
+    )
+    .map_err(|e| MlflowError::invalid(e.0))?;
+    let order_by = parse_order_by(SearchKind::Runs, &params.strings("order_by")?)
+        .map_err(|e| MlflowError::invalid(e.0))?;
+    let offset = hangar_core::page::decode(params.string("page_token")?.as_deref())
+        .map_err(MlflowError::invalid)? as i64;
+    let mut runs = ctx
+        .state
+        .store
+        .search_runs(
+            ctx.project_id(),
+            &experiment_iids,
+            &filter,
+            &order_by,
+            view,
+            Paging {
+                offset,
+                limit: limit + 1,
+            },
+        )
+        .await?;
+    let mut body = json!({});
+    if runs.len() as i64 > limit {
+        runs.truncate(limit as usize);
+        body["next_page_token"] = hangar_core::page::encode((offset + limit) as u64).into();
+    }
+    if !runs.is_empty() {
+        body["runs"] = runs.iter().map(run_json).collect();
+    }
+    Ok(Json(body))
+}
+
+pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    let run = load_run_info(&ctx, &params).await?;
+    let key = params.required_string("metric_key")?;
+    // Absent: the whole history in one answer, as MLflow does.
+    let limit = match params.i64("max_results")? {
+        None => i64::MAX / 2,
+        Some(_) => max_results(&params, 25_000, i64::MAX / 2)?,
+    };
+    let offset = hangar_core::page::decode(params.string("page_token")?.as_deref())
+        .map_err(MlflowError::invalid)? as i64;
+    let mut metrics = ctx
+        .state
+        .store
+        .metric_history(
+            &run,
+            &key,
+            Paging {
+                offset,
+                limit: limit.saturating_add(1),
+            },
+        )
+        .await?;
+    let mut body = json!({});
+    if metrics.len() as i64 > limit {
+        metrics.truncate(limit as usize);
+        body["next_page_token"] = hangar_core::page::encode((offset + limit) as u64).into();
+    }
+    if !metrics.is_empty() {
+        body["metrics"] = metrics.iter().map(metric_json).collect();
+    }
+    Ok(Json(body))
+}

@@ -1,0 +1,501 @@
+//! Runs (GitLab's candidates): creation, updates, params, tags, metrics and inputs.
+
+use crate::model::*;
+use crate::sql::{Sql, flag};
+use crate::{RunRepo, SqlStore, StoreError};
+use async_trait::async_trait;
+use hangar_core::filter::{Clause, OrderBy};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
+
+pub(crate) const RUN_COLUMNS: &str = "r.id, r.project_id, e.iid AS experiment_iid, r.iid, r.run_uuid, \
+     r.name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri";
+pub(crate) const RUN_FROM: &str = " FROM runs r JOIN experiments e ON e.id = r.experiment_id";
+
+pub(crate) fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(RunInfo {
+        row_id: row.try_get("id")?,
+        project_id: row.try_get("project_id")?,
+        experiment_iid: row.try_get("experiment_iid")?,
+        iid: row.try_get("iid")?,
+        run_uuid: row.try_get("run_uuid")?,
+        name: row.try_get("name")?,
+        user_id: row.try_get("user_id")?,
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Running),
+        start_time: row.try_get("start_time")?,
+        end_time: row.try_get("end_time")?,
+        lifecycle_stage: LifecycleStage::parse(&row.try_get::<String, _>("lifecycle_stage")?),
+        artifact_uri: row.try_get("artifact_uri")?,
+    })
+}
+
+fn metric_from_row(row: &AnyRow) -> Result<Metric, sqlx::Error> {
+    Ok(Metric {
+        key: row.try_get("key")?,
+        value: if flag(row, "is_nan")? {
+            f64::NAN
+        } else {
+            row.try_get("value")?
+        },
+        timestamp: row.try_get("timestamp")?,
+        step: row.try_get("step")?,
+    })
+}
+
+/// A fresh MLflow run id: 32 lowercase hex digits of a random UUID.
+fn new_run_uuid() -> String {
+    let bytes: [u8; 16] = rand::random();
+    let mut uuid = bytes;
+    uuid[6] = (uuid[6] & 0x0f) | 0x40;
+    uuid[8] = (uuid[8] & 0x3f) | 0x80;
+    uuid.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `(value, is_nan)` as stored: SQLite cannot store NaN.
+fn stored_value(value: f64) -> (f64, i64) {
+    if value.is_nan() { (0.0, 1) } else { (value, 0) }
+}
+
+async fn upsert_tags(
+    tx: &mut Transaction<'_, Any>,
+    run_id: i64,
+    tags: &[(String, String)],
+) -> Result<(), StoreError> {
+    for (key, value) in tags {
+        sqlx::query(
+            "INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)
+             ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    /// Loads full runs for the given rows: four queries for all of them, whatever their number.
+    pub(crate) async fn load_runs(&self, infos: Vec<RunInfo>) -> Result<Vec<Run>, StoreError> {
+        if infos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = |sql: &mut Sql| {
+            for (i, info) in infos.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_i64(info.row_id);
+            }
+            sql.push(")");
+        };
+        let mut metrics: HashMap<i64, Vec<Metric>> = HashMap::new();
+        let mut sql = Sql::new(
+            "SELECT run_id, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_id IN (",
+        );
+        ids(&mut sql);
+        sql.push(" ORDER BY key");
+        for row in sql.build().fetch_all(&self.reader).await? {
+            metrics
+                .entry(row.try_get("run_id")?)
+                .or_default()
+                .push(metric_from_row(&row)?);
+        }
+        let pairs = |table: &str| -> Sql {
+            let mut sql = Sql::new("SELECT run_id, key, value FROM ");
+            sql.push(table).push(" WHERE run_id IN (");
+            ids(&mut sql);
+            sql.push(" ORDER BY key");
+            sql
+        };
+        let (params_sql, tags_sql) = (pairs("run_params"), pairs("run_tags"));
+        let mut params: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for row in params_sql.build().fetch_all(&self.reader).await? {
+            params
+                .entry(row.try_get("run_id")?)
+                .or_default()
+                .push((row.try_get("key")?, row.try_get("value")?));
+        }
+        let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for row in tags_sql.build().fetch_all(&self.reader).await? {
+            tags.entry(row.try_get("run_id")?)
+                .or_default()
+                .push((row.try_get("key")?, row.try_get("value")?));
+        }
+        let mut sql = Sql::new(
+            "SELECT ri.run_id, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
+             FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id WHERE ri.run_id IN (",
+        );
+        ids(&mut sql);
+        sql.push(" ORDER BY d.id");
+        let mut inputs: HashMap<i64, Vec<DatasetInput>> = HashMap::new();
+        for row in sql.build().fetch_all(&self.reader).await? {
+            let tags_json: String = row.try_get("tags")?;
+            let tags: Vec<(String, String)> = serde_json::from_str(&tags_json).unwrap_or_default();
+            inputs
+                .entry(row.try_get("run_id")?)
+                .or_default()
+                .push(DatasetInput {
+                    dataset: Dataset {
+                        name: row.try_get("name")?,
+                        digest: row.try_get("digest")?,
+                        source_type: row.try_get("source_type")?,
+                        source: row.try_get("source")?,
+                        schema: row.try_get("schema")?,
+                        profile: row.try_get("profile")?,
+                    },
+                    tags,
+                });
+        }
+        Ok(infos
+            .into_iter()
+            .map(|info| Run {
+                metrics: metrics.remove(&info.row_id).unwrap_or_default(),
+                params: params.remove(&info.row_id).unwrap_or_default(),
+                tags: tags.remove(&info.row_id).unwrap_or_default(),
+                inputs: inputs.remove(&info.row_id).unwrap_or_default(),
+                info,
+            })
+            .collect())
+    }
+
+    pub(crate) async fn fetch_run_infos(&self, sql: &Sql) -> Result<Vec<RunInfo>, StoreError> {
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        Ok(rows
+            .iter()
+            .map(run_info_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+#[async_trait]
+impl RunRepo for SqlStore {
+    async fn create_run(&self, project_id: i64, run: NewRun) -> Result<Run, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let experiment = sqlx::query(
+            "SELECT id, artifact_location, lifecycle_stage FROM experiments WHERE project_id = $1 AND iid = $2",
+        )
+        .bind(project_id)
+        .bind(run.experiment_iid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        if experiment.try_get::<String, _>("lifecycle_stage")? != "active" {
+            return Err(StoreError::Invalid(format!(
+                "The experiment {} must be in the 'active' state. Current state is deleted.",
+                run.experiment_iid
+            )));
+        }
+        let experiment_id: i64 = experiment.try_get("id")?;
+        let location: String = experiment.try_get("artifact_location")?;
+        let iid: i64 = sqlx::query_scalar(
+            "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = $1 RETURNING last_run_iid",
+        )
+        .bind(project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let run_uuid = new_run_uuid();
+        let artifact_uri = format!("{}/{run_uuid}/artifacts", location.trim_end_matches('/'));
+        let row_id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (project_id, experiment_id, iid, run_uuid, name, user_id, status, start_time,
+                 lifecycle_stage, artifact_uri)
+             VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, 'active', $8) RETURNING id",
+        )
+        .bind(project_id)
+        .bind(experiment_id)
+        .bind(iid)
+        .bind(&run_uuid)
+        .bind(&run.name)
+        .bind(&run.user_id)
+        .bind(run.start_time)
+        .bind(&artifact_uri)
+        .fetch_one(&mut *tx)
+        .await?;
+        upsert_tags(&mut tx, row_id, &run.tags).await?;
+        tx.commit().await?;
+        let mut tags = run.tags;
+        tags.sort();
+        tags.dedup_by(|a, b| a.0 == b.0);
+        Ok(Run {
+            info: RunInfo {
+                row_id,
+                project_id,
+                experiment_iid: run.experiment_iid,
+                iid,
+                run_uuid,
+                name: run.name,
+                user_id: run.user_id,
+                status: RunStatus::Running,
+                start_time: run.start_time,
+                end_time: None,
+                lifecycle_stage: LifecycleStage::Active,
+                artifact_uri,
+            },
+            metrics: Vec::new(),
+            params: Vec::new(),
+            tags,
+            inputs: Vec::new(),
+        })
+    }
+
+    async fn get_run(&self, project_id: i64, run_uuid: &str) -> Result<Option<Run>, StoreError> {
+        let Some(info) = self.get_run_info(project_id, run_uuid).await? else {
+            return Ok(None);
+        };
+        Ok(self.load_runs(vec![info]).await?.pop())
+    }
+
+    async fn get_run_info(
+        &self,
+        project_id: i64,
+        run_uuid: &str,
+    ) -> Result<Option<RunInfo>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(RUN_COLUMNS)
+            .push(RUN_FROM)
+            .push(" WHERE r.project_id = ")
+            .bind_i64(project_id)
+            .push(" AND r.run_uuid = ")
+            .bind_str(run_uuid);
+        Ok(self.fetch_run_infos(&sql).await?.pop())
+    }
+
+    async fn update_run(&self, run: &RunInfo, update: RunUpdate) -> Result<RunInfo, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut sql = Sql::new("UPDATE runs SET lifecycle_stage = lifecycle_stage");
+        if let Some(status) = update.status {
+            sql.push(", status = ").bind_str(status.as_str());
+        }
+        if let Some(end_time) = update.end_time {
+            sql.push(", end_time = ").bind_i64(end_time);
+        }
+        if let Some(name) = &update.name {
+            sql.push(", name = ").bind_str(name);
+        }
+        sql.push(" WHERE id = ").bind_i64(run.row_id);
+        sql.build().execute(&mut *tx).await?;
+        if let Some(name) = &update.name {
+            // MLflow keeps the name in the tag `mlflow.runName` too.
+            upsert_tags(
+                &mut tx,
+                run.row_id,
+                &[("mlflow.runName".into(), name.clone())],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(RunInfo {
+            status: update.status.unwrap_or(run.status),
+            end_time: update.end_time.or(run.end_time),
+            name: update.name.unwrap_or_else(|| run.name.clone()),
+            ..run.clone()
+        })
+    }
+
+    async fn set_run_stage(&self, run: &RunInfo, stage: LifecycleStage) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET lifecycle_stage = $1 WHERE id = $2")
+            .bind(stage.as_str())
+            .bind(run.row_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn log_batch(&self, run: &RunInfo, batch: Batch) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        if !batch.params.is_empty() {
+            let mut sql = Sql::new("SELECT key, value FROM run_params WHERE run_id = ");
+            sql.bind_i64(run.row_id).push(" AND key IN (");
+            for (i, (key, _)) in batch.params.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_str(key);
+            }
+            sql.push(")");
+            let existing: HashMap<String, String> = sql
+                .build()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("key")?, row.try_get("value")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            let changed: Vec<(String, String, String)> = batch
+                .params
+                .iter()
+                .filter_map(|(key, value)| {
+                    existing
+                        .get(key)
+                        .filter(|old| *old != value)
+                        .map(|old| (key.clone(), old.clone(), value.clone()))
+                })
+                .collect();
+            if !changed.is_empty() {
+                return Err(StoreError::ParamsChanged(changed));
+            }
+            for (key, value) in batch
+                .params
+                .iter()
+                .filter(|(k, _)| !existing.contains_key(k))
+            {
+                sqlx::query("INSERT INTO run_params (run_id, key, value) VALUES ($1, $2, $3)")
+                    .bind(run.row_id)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for metric in &batch.metrics {
+            let (value, is_nan) = stored_value(metric.value);
+            sqlx::query(
+                "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(run.row_id)
+            .bind(&metric.key)
+            .bind(value)
+            .bind(is_nan)
+            .bind(metric.timestamp)
+            .bind(metric.step)
+            .execute(&mut *tx)
+            .await?;
+            // The latest point is the greatest by (step, timestamp, value), as in MLflow.
+            sqlx::query(
+                "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+                     timestamp = excluded.timestamp, step = excluded.step
+                 WHERE excluded.step > latest_metrics.step
+                    OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
+                    OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
+                        AND excluded.value > latest_metrics.value)",
+            )
+            .bind(run.row_id)
+            .bind(&metric.key)
+            .bind(value)
+            .bind(is_nan)
+            .bind(metric.timestamp)
+            .bind(metric.step)
+            .execute(&mut *tx)
+            .await?;
+        }
+        upsert_tags(&mut tx, run.row_id, &batch.tags).await?;
+        if let Some((_, name)) = batch.tags.iter().rev().find(|(k, _)| k == "mlflow.runName") {
+            sqlx::query("UPDATE runs SET name = $1 WHERE id = $2")
+                .bind(name)
+                .bind(run.row_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM run_tags WHERE run_id = $1 AND key = $2")
+            .bind(run.row_id)
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn log_inputs(&self, run: &RunInfo, inputs: Vec<DatasetInput>) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let experiment_id: i64 = sqlx::query_scalar("SELECT experiment_id FROM runs WHERE id = $1")
+            .bind(run.row_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        for input in inputs {
+            let d = &input.dataset;
+            sqlx::query(
+                "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema, profile)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+            )
+            .bind(experiment_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .bind(&d.source_type)
+            .bind(&d.source)
+            .bind(&d.schema)
+            .bind(&d.profile)
+            .execute(&mut *tx)
+            .await?;
+            let dataset_id: i64 = sqlx::query_scalar(
+                "SELECT id FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+            )
+            .bind(experiment_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .fetch_one(&mut *tx)
+            .await?;
+            let context = input
+                .tags
+                .iter()
+                .find(|(k, _)| k == "mlflow.data.context")
+                .map(|(_, v)| v.clone());
+            let tags = serde_json::to_string(&input.tags).unwrap_or_else(|_| "[]".into());
+            sqlx::query(
+                "INSERT INTO run_inputs (run_id, dataset_id, tags, context) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (run_id, dataset_id) DO UPDATE SET tags = excluded.tags, context = excluded.context",
+            )
+            .bind(run.row_id)
+            .bind(dataset_id)
+            .bind(tags)
+            .bind(context)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn metric_history(
+        &self,
+        run: &RunInfo,
+        key: &str,
+        paging: Paging,
+    ) -> Result<Vec<Metric>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_id = $1 AND key = $2
+             ORDER BY timestamp, step, value LIMIT $3 OFFSET $4",
+        )
+        .bind(run.row_id)
+        .bind(key)
+        .bind(paging.limit)
+        .bind(paging.offset)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(metric_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn search_runs(
+        &self,
+        project_id: i64,
+        experiment_iids: &[i64],
+        filter: &[Clause],
+        order_by: &[OrderBy],
+        view: ViewType,
+        paging: Paging,
+    ) -> Result<Vec<Run>, StoreError> {
+        if experiment_iids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = crate::runs_search::search_sql(
+            project_id,
+            experiment_iids,
+            filter,
+            order_by,
+            view,
+            paging,
+        )?;
+        let infos = self.fetch_run_infos(&sql).await?;
+        self.load_runs(infos).await
+    }
+}
