@@ -135,6 +135,32 @@ fn normpath(path: &str) -> String {
     }
 }
 
+/// MLflow's limits on run data (`mlflow/utils/validation.py`).
+pub const MAX_PARAM_VALUE_LEN: usize = 6_000;
+pub const MAX_RUN_TAG_VALUE_LEN: usize = 8_000;
+
+/// A readable default run name in MLflow's style, `adjective-animal-123`.
+pub fn random_run_name() -> String {
+    use rand::seq::IndexedRandom;
+    const ADJECTIVES: &[&str] = &[
+        "agile", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fast", "gentle",
+        "glad", "honest", "keen", "lively", "lucky", "merry", "nimble", "polite", "quiet", "rare",
+        "shy", "smooth", "steady", "sunny", "swift", "tidy", "vast", "warm", "wise", "zesty",
+    ];
+    const ANIMALS: &[&str] = &[
+        "ant", "bat", "bear", "bee", "cat", "colt", "crab", "crow", "deer", "dove", "duck", "eel",
+        "fox", "frog", "goat", "hare", "hawk", "lark", "lion", "lynx", "mole", "moth", "newt",
+        "owl", "panda", "seal", "slug", "swan", "toad", "wolf",
+    ];
+    let mut rng = rand::rng();
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES.choose(&mut rng).unwrap_or(&"quiet"),
+        ANIMALS.choose(&mut rng).unwrap_or(&"owl"),
+        rand::Rng::random_range(&mut rng, 0..1000)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,30 +194,4 @@ mod tests {
         assert!(validate_experiment_name("  ").is_err());
         assert!(validate_experiment_name(&"x".repeat(501)).is_err());
     }
-}
-
-/// MLflow's limits on run data (`mlflow/utils/validation.py`).
-pub const MAX_PARAM_VALUE_LEN: usize = 6_000;
-pub const MAX_RUN_TAG_VALUE_LEN: usize = 8_000;
-
-/// A readable default run name in MLflow's style, `adjective-animal-123`.
-pub fn random_run_name() -> String {
-    use rand::seq::IndexedRandom;
-    const ADJECTIVES: &[&str] = &[
-        "agile", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fast", "gentle",
-        "glad", "honest", "keen", "lively", "lucky", "merry", "nimble", "polite", "quiet", "rare",
-        "shy", "smooth", "steady", "sunny", "swift", "tidy", "vast", "warm", "wise", "zesty",
-    ];
-    const ANIMALS: &[&str] = &[
-        "ant", "bat", "bear", "bee", "cat", "colt", "crab", "crow", "deer", "dove", "duck", "eel",
-        "fox", "frog", "goat", "hare", "hawk", "lark", "lion", "lynx", "mole", "moth", "newt",
-        "owl", "panda", "seal", "slug", "swan", "toad", "wolf",
-    ];
-    let mut rng = rand::rng();
-    format!(
-        "{}-{}-{}",
-        ADJECTIVES.choose(&mut rng).unwrap_or(&"quiet"),
-        ANIMALS.choose(&mut rng).unwrap_or(&"owl"),
-        rand::Rng::random_range(&mut rng, 0..1000)
-    )
 }
