@@ -5,8 +5,10 @@
 use crate::support::{TestApp, backends, mlflow};
 use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
-use hangar_store::model::{NewExperiment, NewToken, Paging, TokenFilter, ViewType};
-use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, TokenRepo};
+use hangar_store::model::{
+    LifecycleStage, NewExperiment, NewRun, NewToken, Paging, TokenFilter, ViewType,
+};
+use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, RunRepo, TokenRepo};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +81,8 @@ struct Fixture {
     victim_id: i64,
     extra_id: i64,
     project_token_id: i64,
+    /// An active run, one to delete and a deleted one to restore.
+    runs: [String; 3],
     token: Option<String>,
 }
 
@@ -126,6 +130,30 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
                 .await
                 .unwrap();
         }
+    }
+    let mut runs = Vec::new();
+    for (name, deleted) in [("run", false), ("to-delete", false), ("to-restore", true)] {
+        let run = app
+            .store
+            .create_run(
+                project.id,
+                NewRun {
+                    experiment_iid: 1,
+                    user_id: String::new(),
+                    name: name.into(),
+                    start_time: 0,
+                    tags: vec![("k2".into(), "v".into())],
+                },
+            )
+            .await
+            .unwrap();
+        if deleted {
+            app.store
+                .set_run_stage(&run.info, LifecycleStage::Deleted)
+                .await
+                .unwrap();
+        }
+        runs.push(run.info.run_uuid);
     }
     let project_token = app
         .store
@@ -187,6 +215,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
         victim_id: victim.id,
         extra_id: extra.id,
         project_token_id: project_token.token.id,
+        runs: runs.try_into().unwrap(),
         token,
     }
 }

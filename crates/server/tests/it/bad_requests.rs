@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use hangar_core::access::{RegistryAccess, Visibility};
 use hangar_store::model::{Paging, TokenFilter, ViewType};
-use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, TokenRepo, UserRepo};
+use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, RunRepo, TokenRepo, UserRepo};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy)]
@@ -19,8 +19,18 @@ enum Field {
     Id,
     /// A repeated `{key, value}` list.
     Tags,
-    /// An int64.
+    /// A positive int64 (`max_results`).
     Int,
+    /// Any int64 (times, steps): only values of the wrong type are wrong.
+    Long,
+    /// A double.
+    Double,
+    /// An enum given by name or number.
+    Enum,
+    /// A run id.
+    Run,
+    /// A repeated message.
+    Messages,
 }
 
 fn wrong_values(field: Field) -> Vec<Value> {
@@ -62,6 +72,37 @@ fn wrong_values(field: Field) -> Vec<Value> {
             json!({}),
             json!(true),
         ],
+        Field::Long => vec![
+            json!("abc"),
+            json!(1e300),
+            json!({}),
+            json!(true),
+            json!("99999999999999999999"),
+        ],
+        Field::Double => vec![
+            json!("abc"),
+            json!({}),
+            json!(true),
+            json!([1]),
+            json!("1e999"),
+        ],
+        Field::Enum => vec![json!({}), json!(["RUNNING"]), json!(true)],
+        Field::Run => vec![
+            json!(5),
+            json!({}),
+            json!("nope"),
+            json!(""),
+            json!("f".repeat(32)),
+            json!("../x"),
+        ],
+        Field::Messages => vec![
+            json!("x"),
+            json!({}),
+            json!([1]),
+            json!([{}]),
+            json!([{"key": "k"}]),
+            json!([[]]),
+        ],
     }
 }
 
@@ -71,9 +112,100 @@ struct MlflowEndpoint {
     fields: Vec<(&'static str, Field, bool)>,
 }
 
-fn mlflow_endpoints() -> Vec<MlflowEndpoint> {
+fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
     use Field::*;
     vec![
+        MlflowEndpoint {
+            path: "runs/create",
+            valid: json!({"experiment_id": "1", "run_name": "fresh"}),
+            fields: vec![
+                ("experiment_id", Id, false),
+                ("tags", Tags, false),
+                ("run_name", Text, false),
+                ("start_time", Long, false),
+                ("user_id", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "runs/update",
+            valid: json!({"run_id": run, "status": "FINISHED"}),
+            fields: vec![
+                ("run_id", Run, true),
+                ("status", Enum, false),
+                ("end_time", Long, false),
+                ("run_name", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "runs/delete",
+            valid: json!({"run_id": run}),
+            fields: vec![("run_id", Run, true)],
+        },
+        MlflowEndpoint {
+            path: "runs/restore",
+            valid: json!({"run_id": run}),
+            fields: vec![("run_id", Run, true)],
+        },
+        MlflowEndpoint {
+            path: "runs/log-metric",
+            valid: json!({"run_id": run, "key": "m", "value": 1.5, "timestamp": 1, "step": 0}),
+            fields: vec![
+                ("run_id", Run, true),
+                ("key", Name, true),
+                ("value", Double, true),
+                ("timestamp", Long, true),
+                ("step", Long, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "runs/log-parameter",
+            valid: json!({"run_id": run, "key": "p", "value": "changed"}),
+            fields: vec![
+                ("run_id", Run, true),
+                ("key", Name, true),
+                ("value", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "runs/set-tag",
+            valid: json!({"run_id": run, "key": "t", "value": "v"}),
+            fields: vec![
+                ("run_id", Run, true),
+                ("key", Name, true),
+                ("value", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "runs/delete-tag",
+            valid: json!({"run_id": run, "key": "t"}),
+            fields: vec![("run_id", Run, true), ("key", Name, true)],
+        },
+        MlflowEndpoint {
+            path: "runs/log-batch",
+            valid: json!({"run_id": run, "params": [{"key": "p", "value": "changed"}]}),
+            fields: vec![
+                ("run_id", Run, true),
+                ("metrics", Messages, false),
+                ("tags", Tags, false),
+            ],
+        },
+        MlflowEndpoint {
+            path: "runs/log-inputs",
+            valid: json!({"run_id": run, "datasets": [{"dataset": {"name": "d", "digest": "x", "source_type": "s", "source": "s"}}]}),
+            fields: vec![("run_id", Run, true), ("datasets", Messages, false)],
+        },
+        MlflowEndpoint {
+            path: "runs/search",
+            valid: json!({"experiment_ids": ["1"], "max_results": 5}),
+            fields: vec![
+                ("experiment_ids", Tags, false),
+                ("max_results", Int, false),
+                ("filter", Text, false),
+                ("order_by", Messages, false),
+                ("run_view_type", Enum, false),
+                ("page_token", Text, false),
+            ],
+        },
         MlflowEndpoint {
             path: "experiments/create",
             valid: json!({"name": "fresh"}),
@@ -199,7 +331,7 @@ async fn snapshot(app: &TestApp) -> String {
     out + &format!("{:?}{:?}", tokens.items, users.items)
 }
 
-async fn setup(app: &TestApp) -> String {
+async fn setup(app: &TestApp) -> (String, String) {
     let (admin, token) = app.user("root", true).await;
     let p = app
         .project(
@@ -234,7 +366,22 @@ async fn setup(app: &TestApp) -> String {
         json!({"experiment_id": "2"}),
     )
     .await;
-    token
+    let (_, run) = app
+        .post(
+            &mlflow(p.id, "runs/create"),
+            Some(&token),
+            json!({"experiment_id": "1"}),
+        )
+        .await;
+    let run = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    // A param whose value the valid bodies try to change: every corpus entry must fail.
+    app.post(
+        &mlflow(p.id, "runs/log-parameter"),
+        Some(&token),
+        json!({"run_id": run, "key": "p", "value": "1"}),
+    )
+    .await;
+    (token, run)
 }
 
 fn check(status: u16, body: &Value, what: &str, envelope: &str) {
@@ -249,10 +396,10 @@ fn check(status: u16, body: &Value, what: &str, envelope: &str) {
 async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
     for backend in backends() {
         let app = TestApp::new(backend).await;
-        let token = setup(&app).await;
+        let (token, run) = setup(&app).await;
         let before = snapshot(&app).await;
         let mut tried = 0;
-        for endpoint in mlflow_endpoints() {
+        for endpoint in mlflow_endpoints(&run) {
             let uri = mlflow(1, endpoint.path);
             let mut bodies: Vec<(String, Value)> = Vec::new();
             for (name, field, required) in &endpoint.fields {
@@ -277,11 +424,12 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
                     ));
                 }
             }
-            // The other project's ids never resolve here, and vice versa.
-            bodies.push((
-                "foreign filter".into(),
-                json!({"max_results": 5, "filter": "name = 'a' OR 1=1"}),
-            ));
+            // SQL smuggled into a search filter.
+            if endpoint.path.ends_with("search") {
+                let mut body = endpoint.valid.clone();
+                body["filter"] = json!("name = 'a' OR 1=1");
+                bodies.push(("injected filter".into(), body));
+            }
             for (what, body) in bodies {
                 let (status, answer) = app.post(&uri, Some(&token), body).await;
                 check(
@@ -328,6 +476,13 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
             "experiments/search?max_results=10&order_by=bogus",
             "experiments/delete?experiment_id=1",
             "no/such/endpoint",
+            "runs/get",
+            "runs/get?run_id=nope",
+            "runs/get?run_id=%00",
+            "metrics/get-history?metric_key=m",
+            "metrics/get-history?run_id=nope&metric_key=m",
+            "runs/search?experiment_ids=1&max_results=0",
+            "runs/search?experiment_ids=x",
         ] {
             let (status, answer) = app.get(&mlflow(1, query), Some(&token)).await;
             check(status.as_u16(), &answer, query, "error_code");
@@ -363,7 +518,7 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
 async fn json_api_refuses_bad_input_and_changes_nothing() {
     for backend in backends() {
         let app = TestApp::new(backend).await;
-        let token = setup(&app).await;
+        let (token, _) = setup(&app).await;
         let before = snapshot(&app).await;
         let cases: Vec<(Method, &str, Option<Value>)> = vec![
             (Method::POST, "/api/v4/projects", Some(json!({}))),
