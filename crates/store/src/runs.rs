@@ -58,21 +58,103 @@ fn stored_value(value: f64) -> (f64, i64) {
     if value.is_nan() { (0.0, 1) } else { (value, 0) }
 }
 
+/// Upserts tags in one statement; of a key given twice, the last value wins.
 async fn upsert_tags(
     tx: &mut Transaction<'_, Any>,
     run_id: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
-    for (key, value) in tags {
-        sqlx::query(
-            "INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)
-             ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(run_id)
-        .bind(key)
-        .bind(value)
-        .execute(&mut **tx)
-        .await?;
+    let mut last: Vec<&(String, String)> = Vec::with_capacity(tags.len());
+    for (i, tag) in tags.iter().enumerate() {
+        if !tags[i + 1..].iter().any(|(k, _)| *k == tag.0) {
+            last.push(tag);
+        }
+    }
+    if last.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("INSERT INTO run_tags (run_id, key, value) VALUES ");
+    for (i, (key, value)) in last.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .bind_i64(run_id)
+            .push(", ")
+            .bind_str(key)
+            .push(", ")
+            .bind_str(value)
+            .push(")");
+    }
+    sql.push(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
+    sql.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Rows per multi-row INSERT: 6 arguments each stays far below both backends' limits.
+const METRIC_ROWS_PER_STATEMENT: usize = 500;
+
+/// `a` comes after `b` in MLflow's order for the latest point: (step, timestamp, value).
+fn later(a: &Metric, b: &Metric) -> bool {
+    (a.step, a.timestamp)
+        .cmp(&(b.step, b.timestamp))
+        .then_with(|| a.value.total_cmp(&b.value))
+        .is_gt()
+}
+
+/// Appends metric points and moves each key's latest point forward, in a few statements.
+async fn insert_metrics(
+    tx: &mut Transaction<'_, Any>,
+    run_id: i64,
+    metrics: &[Metric],
+) -> Result<(), StoreError> {
+    let row = |sql: &mut Sql, i: usize, m: &Metric| {
+        let (value, is_nan) = stored_value(m.value);
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .bind_i64(run_id)
+            .push(", ")
+            .bind_str(&m.key)
+            .push(", ")
+            .bind(crate::sql::Arg::F64(value))
+            .push(", ")
+            .bind_i64(is_nan)
+            .push(", ")
+            .bind_i64(m.timestamp)
+            .push(", ")
+            .bind_i64(m.step)
+            .push(")");
+    };
+    for chunk in metrics.chunks(METRIC_ROWS_PER_STATEMENT) {
+        let mut sql =
+            Sql::new("INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES ");
+        for (i, m) in chunk.iter().enumerate() {
+            row(&mut sql, i, m);
+        }
+        sql.build().execute(&mut **tx).await?;
+    }
+    // One candidate per key: a statement may not upsert the same row twice.
+    let mut latest: Vec<&Metric> = Vec::new();
+    for m in metrics {
+        match latest.iter_mut().find(|l| l.key == m.key) {
+            Some(l) if later(m, l) => *l = m,
+            Some(_) => {}
+            None => latest.push(m),
+        }
+    }
+    for chunk in latest.chunks(METRIC_ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(
+            "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) VALUES ",
+        );
+        for (i, m) in chunk.iter().enumerate() {
+            row(&mut sql, i, m);
+        }
+        // The latest point is the greatest by (step, timestamp, value), as in MLflow.
+        sql.push(
+            " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+                 timestamp = excluded.timestamp, step = excluded.step
+             WHERE excluded.step > latest_metrics.step
+                OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
+                OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
+                    AND excluded.value > latest_metrics.value)",
+        );
+        sql.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -349,39 +431,7 @@ impl RunRepo for SqlStore {
                     .await?;
             }
         }
-        for metric in &batch.metrics {
-            let (value, is_nan) = stored_value(metric.value);
-            sqlx::query(
-                "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(run.row_id)
-            .bind(&metric.key)
-            .bind(value)
-            .bind(is_nan)
-            .bind(metric.timestamp)
-            .bind(metric.step)
-            .execute(&mut *tx)
-            .await?;
-            // The latest point is the greatest by (step, timestamp, value), as in MLflow.
-            sqlx::query(
-                "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
-                     timestamp = excluded.timestamp, step = excluded.step
-                 WHERE excluded.step > latest_metrics.step
-                    OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
-                    OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
-                        AND excluded.value > latest_metrics.value)",
-            )
-            .bind(run.row_id)
-            .bind(&metric.key)
-            .bind(value)
-            .bind(is_nan)
-            .bind(metric.timestamp)
-            .bind(metric.step)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_metrics(&mut tx, run.row_id, &batch.metrics).await?;
         upsert_tags(&mut tx, run.row_id, &batch.tags).await?;
         if let Some((_, name)) = batch.tags.iter().rev().find(|(k, _)| k == "mlflow.runName") {
             sqlx::query("UPDATE runs SET name = $1 WHERE id = $2")
