@@ -8,6 +8,7 @@
 
 mod error;
 mod experiments;
+mod group_commit;
 mod members;
 mod migrations;
 pub mod model;
@@ -44,6 +45,8 @@ pub struct SqlStore {
     backend: Backend,
     reader: AnyPool,
     writer: AnyPool,
+    /// SQLite only: the queue that shares one commit among concurrent hot-path writes.
+    group_commit: Option<group_commit::GroupCommit>,
 }
 
 impl SqlStore {
@@ -54,6 +57,21 @@ impl SqlStore {
     /// Applies this backend's pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         migrations::run(self.backend, &self.writer).await
+    }
+
+    /// Runs a write as one atomic unit: on SQLite through group commit, on PostgreSQL in
+    /// a transaction of its own (PostgreSQL already shares WAL flushes among concurrent
+    /// commits).
+    pub(crate) async fn write(&self, job: group_commit::Job) -> Result<(), StoreError> {
+        match &self.group_commit {
+            Some(queue) => queue.run(job).await,
+            None => {
+                let mut tx = self.writer.begin().await?;
+                job(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
     }
 
     /// Closes every connection (on shutdown, so SQLite checkpoints its WAL).

@@ -22,5 +22,6 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         backend: Backend::Postgres,
         reader: pool.clone(),
         writer: pool,
+        group_commit: None,
     })
 }

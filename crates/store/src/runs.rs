@@ -6,7 +6,7 @@ use crate::{RunRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::filter::{Clause, OrderBy};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 pub(crate) const RUN_COLUMNS: &str = "r.id, r.project_id, e.iid AS experiment_iid, r.iid, r.run_uuid, \
@@ -60,7 +60,7 @@ fn stored_value(value: f64) -> (f64, i64) {
 
 /// Upserts tags in one statement; of a key given twice, the last value wins.
 async fn upsert_tags(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     run_id: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
@@ -84,7 +84,7 @@ async fn upsert_tags(
             .push(")");
     }
     sql.push(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
-    sql.build().execute(&mut **tx).await?;
+    sql.build().execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -101,7 +101,7 @@ fn later(a: &Metric, b: &Metric) -> bool {
 
 /// Appends metric points and moves each key's latest point forward, in a few statements.
 async fn insert_metrics(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     run_id: i64,
     metrics: &[Metric],
 ) -> Result<(), StoreError> {
@@ -127,7 +127,7 @@ async fn insert_metrics(
         for (i, m) in chunk.iter().enumerate() {
             row(&mut sql, i, m);
         }
-        sql.build().execute(&mut **tx).await?;
+        sql.build().execute(&mut *conn).await?;
     }
     // One candidate per key: a statement may not upsert the same row twice.
     let mut latest: Vec<&Metric> = Vec::new();
@@ -154,7 +154,68 @@ async fn insert_metrics(
                 OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
                     AND excluded.value > latest_metrics.value)",
         );
-        sql.build().execute(&mut **tx).await?;
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One `log-batch`: checks params against those logged, then writes everything.
+async fn write_batch(
+    conn: &mut AnyConnection,
+    run_id: i64,
+    batch: Batch,
+) -> Result<(), StoreError> {
+    if !batch.params.is_empty() {
+        let mut sql = Sql::new("SELECT key, value FROM run_params WHERE run_id = ");
+        sql.bind_i64(run_id).push(" AND key IN (");
+        for (i, (key, _)) in batch.params.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_str(key);
+        }
+        sql.push(")");
+        let existing: HashMap<String, String> = sql
+            .build()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("key")?, row.try_get("value")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let changed: Vec<(String, String, String)> = batch
+            .params
+            .iter()
+            .filter_map(|(key, value)| {
+                existing
+                    .get(key)
+                    .filter(|old| *old != value)
+                    .map(|old| (key.clone(), old.clone(), value.clone()))
+            })
+            .collect();
+        if !changed.is_empty() {
+            return Err(StoreError::ParamsChanged(changed));
+        }
+        for (key, value) in batch
+            .params
+            .iter()
+            .filter(|(k, _)| !existing.contains_key(k))
+        {
+            sqlx::query("INSERT INTO run_params (run_id, key, value) VALUES ($1, $2, $3)")
+                .bind(run_id)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    insert_metrics(&mut *conn, run_id, &batch.metrics).await?;
+    upsert_tags(&mut *conn, run_id, &batch.tags).await?;
+    if let Some((_, name)) = batch.tags.iter().rev().find(|(k, _)| k == "mlflow.runName") {
+        sqlx::query("UPDATE runs SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -296,7 +357,7 @@ impl RunRepo for SqlStore {
         .bind(&artifact_uri)
         .fetch_one(&mut *tx)
         .await?;
-        upsert_tags(&mut tx, row_id, &run.tags).await?;
+        upsert_tags(&mut *tx, row_id, &run.tags).await?;
         tx.commit().await?;
         let mut tags = run.tags;
         tags.sort();
@@ -387,61 +448,11 @@ impl RunRepo for SqlStore {
     }
 
     async fn log_batch(&self, run: &RunInfo, batch: Batch) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        if !batch.params.is_empty() {
-            let mut sql = Sql::new("SELECT key, value FROM run_params WHERE run_id = ");
-            sql.bind_i64(run.row_id).push(" AND key IN (");
-            for (i, (key, _)) in batch.params.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind_str(key);
-            }
-            sql.push(")");
-            let existing: HashMap<String, String> = sql
-                .build()
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|row| Ok((row.try_get("key")?, row.try_get("value")?)))
-                .collect::<Result<_, sqlx::Error>>()?;
-            let changed: Vec<(String, String, String)> = batch
-                .params
-                .iter()
-                .filter_map(|(key, value)| {
-                    existing
-                        .get(key)
-                        .filter(|old| *old != value)
-                        .map(|old| (key.clone(), old.clone(), value.clone()))
-                })
-                .collect();
-            if !changed.is_empty() {
-                return Err(StoreError::ParamsChanged(changed));
-            }
-            for (key, value) in batch
-                .params
-                .iter()
-                .filter(|(k, _)| !existing.contains_key(k))
-            {
-                sqlx::query("INSERT INTO run_params (run_id, key, value) VALUES ($1, $2, $3)")
-                    .bind(run.row_id)
-                    .bind(key)
-                    .bind(value)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        insert_metrics(&mut tx, run.row_id, &batch.metrics).await?;
-        upsert_tags(&mut tx, run.row_id, &batch.tags).await?;
-        if let Some((_, name)) = batch.tags.iter().rev().find(|(k, _)| k == "mlflow.runName") {
-            sqlx::query("UPDATE runs SET name = $1 WHERE id = $2")
-                .bind(name)
-                .bind(run.row_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let run_id = run.row_id;
+        self.write(Box::new(move |conn| {
+            Box::pin(write_batch(conn, run_id, batch))
+        }))
+        .await
     }
 
     async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<(), StoreError> {

@@ -47,6 +47,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path}: {e}")))?;
     Ok(SqlStore {
         backend: Backend::Sqlite,
+        group_commit: Some(crate::group_commit::GroupCommit::start(writer.clone())),
         reader,
         writer,
     })

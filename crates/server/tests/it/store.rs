@@ -4,7 +4,9 @@ use crate::support::{TestApp, on_each_backend};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
 use hangar_store::model::*;
-use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, StoreError, TokenRepo, UserRepo};
+use hangar_store::{
+    ExperimentRepo, MemberRepo, ProjectRepo, RunRepo, StoreError, TokenRepo, UserRepo,
+};
 
 async fn owner_and_project(app: &TestApp) -> (User, Project) {
     let (owner, _) = app.user("owner", false).await;
@@ -568,6 +570,93 @@ async fn project_listings_respect_visibility() {
             .await
             .unwrap();
         assert_eq!(paths(searched), ["alice/secret"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_batches_share_commits_but_fail_alone() {
+    on_each_backend(|app| async move {
+        let (_, project) = owner_and_project(&app).await;
+        let run = app
+            .store
+            .create_run(
+                project.id,
+                NewRun {
+                    experiment_iid: 0,
+                    user_id: String::new(),
+                    name: "r".into(),
+                    start_time: 0,
+                    tags: vec![],
+                },
+            )
+            .await
+            .unwrap();
+        app.store
+            .log_batch(
+                &run.info,
+                Batch {
+                    params: vec![("fixed".into(), "1".into())],
+                    ..Batch::default()
+                },
+            )
+            .await
+            .unwrap();
+        let batches = (0..40i64).map(|i| {
+            let store = app.store.clone();
+            let info = run.info.clone();
+            async move {
+                let mut batch = Batch {
+                    metrics: (0..50)
+                        .map(|s| Metric {
+                            key: format!("m{}", i % 4),
+                            value: s as f64,
+                            timestamp: i,
+                            step: s,
+                        })
+                        .collect(),
+                    ..Batch::default()
+                };
+                // Every tenth batch tries to change the fixed param and must write nothing.
+                if i % 10 == 0 {
+                    batch.params = vec![("fixed".into(), "2".into())];
+                }
+                (i, store.log_batch(&info, batch).await)
+            }
+        });
+        for (i, result) in futures::future::join_all(batches).await {
+            if i % 10 == 0 {
+                assert!(
+                    matches!(result, Err(StoreError::ParamsChanged(_))),
+                    "{i}: {result:?}"
+                );
+            } else {
+                result.unwrap();
+            }
+        }
+        let mut points = 0;
+        for key in ["m0", "m1", "m2", "m3"] {
+            points += app
+                .store
+                .metric_history(&run.info, key, ALL)
+                .await
+                .unwrap()
+                .len();
+        }
+        // 40 batches of 50 points, minus the 4 refused ones.
+        assert_eq!(points, 36 * 50);
+        let stored = app
+            .store
+            .get_run(project.id, &run.info.run_uuid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.params, vec![("fixed".to_string(), "1".to_string())]);
+        assert!(
+            stored.metrics.iter().all(|m| m.step == 49),
+            "{:?}",
+            stored.metrics
+        );
     })
     .await;
 }

@@ -1,0 +1,123 @@
+//! Group commit: concurrent writes share one transaction, so one fsync acknowledges many.
+//!
+//! SQLite allows one writer at a time and, with `synchronous=FULL`, pays an fsync per commit.
+//! Writes sent here queue for a single task that takes every job waiting (up to
+//! [`MAX_JOBS_PER_COMMIT`]), runs each inside its own SAVEPOINT — so a failing job rolls back
+//! alone — and commits once. Every job is answered only after that commit is durable.
+
+use crate::StoreError;
+use sqlx::{AnyConnection, AnyPool, Executor};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most jobs one transaction takes; bounds latency and the size of a rollback.
+const MAX_JOBS_PER_COMMIT: usize = 256;
+
+/// A unit of writing: statements run on the writer connection inside a transaction.
+pub(crate) type Job = Box<
+    dyn for<'c> FnOnce(
+            &'c mut AnyConnection,
+        ) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'c>>
+        + Send,
+>;
+
+struct Request {
+    job: Job,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The queue in front of the writer task.
+#[derive(Clone)]
+pub(crate) struct GroupCommit {
+    queue: mpsc::Sender<Request>,
+}
+
+impl GroupCommit {
+    /// Starts the writer task on `pool` (the single writer connection).
+    pub(crate) fn start(pool: AnyPool) -> GroupCommit {
+        let (queue, requests) = mpsc::channel(4 * MAX_JOBS_PER_COMMIT);
+        tokio::spawn(write_loop(pool, requests));
+        GroupCommit { queue }
+    }
+
+    /// Runs `job` in the next shared transaction and waits until it is committed.
+    pub(crate) async fn run(&self, job: Job) -> Result<(), StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.queue
+            .send(Request { job, done })
+            .await
+            .map_err(|_| StoreError::Config("the database writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Config("the database writer has stopped".into()))?
+    }
+}
+
+async fn write_loop(pool: AnyPool, mut requests: mpsc::Receiver<Request>) {
+    let mut batch = Vec::with_capacity(MAX_JOBS_PER_COMMIT);
+    while requests.recv_many(&mut batch, MAX_JOBS_PER_COMMIT).await > 0 {
+        let jobs: Vec<Request> = std::mem::take(&mut batch);
+        match commit(&pool, jobs).await {
+            Ok(answers) => {
+                for (done, result) in answers {
+                    let _ = done.send(result);
+                }
+            }
+            Err((dones, e)) => {
+                tracing::error!(error = %e, "group commit failed");
+                let message = e.to_string();
+                for done in dones {
+                    let _ = done.send(Err(StoreError::Config(format!("write failed: {message}"))));
+                }
+            }
+        }
+    }
+}
+
+type Answers = Vec<(
+    oneshot::Sender<Result<(), StoreError>>,
+    Result<(), StoreError>,
+)>;
+type Failure = (Vec<oneshot::Sender<Result<(), StoreError>>>, sqlx::Error);
+
+/// Runs the jobs in one transaction. On a failed commit every job gets the error.
+async fn commit(pool: &AnyPool, jobs: Vec<Request>) -> Result<Answers, Failure> {
+    let mut dones = Vec::with_capacity(jobs.len());
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut conn = match pool.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => return Err((jobs.into_iter().map(|r| r.done).collect(), e)),
+    };
+    let conn: &mut AnyConnection = &mut conn;
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        return Err((jobs.into_iter().map(|r| r.done).collect(), e));
+    }
+    for request in jobs {
+        dones.push(request.done);
+        let outcome = async {
+            conn.execute("SAVEPOINT job").await?;
+            let result = (request.job)(&mut *conn).await;
+            let finish = if result.is_ok() {
+                "RELEASE SAVEPOINT job"
+            } else {
+                "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job"
+            };
+            conn.execute(finish).await?;
+            Ok::<_, sqlx::Error>(result)
+        }
+        .await;
+        match outcome {
+            Ok(result) => results.push(result),
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                return Err((dones, e));
+            }
+        }
+    }
+    if let Err(e) = conn.execute("COMMIT").await {
+        let _ = conn.execute("ROLLBACK").await;
+        return Err((dones, e));
+    }
+    Ok(dones.into_iter().zip(results).collect())
+}
