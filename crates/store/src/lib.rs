@@ -67,7 +67,7 @@ impl SqlStore {
             Some(queue) => queue.run(job).await,
             None => {
                 let mut tx = self.writer.begin().await?;
-                job(&mut *tx).await?;
+                job(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }

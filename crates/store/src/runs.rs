@@ -357,7 +357,7 @@ impl RunRepo for SqlStore {
         .bind(&artifact_uri)
         .fetch_one(&mut *tx)
         .await?;
-        upsert_tags(&mut *tx, row_id, &run.tags).await?;
+        upsert_tags(&mut tx, row_id, &run.tags).await?;
         tx.commit().await?;
         let mut tags = run.tags;
         tags.sort();

@@ -303,8 +303,17 @@ async fn snapshot(app: &TestApp) -> String {
             )
             .await
             .unwrap();
+        let all = Paging {
+            offset: 0,
+            limit: 100,
+        };
+        let runs = app
+            .store
+            .search_runs(project, &[0, 1, 2], &[], &[], ViewType::All, all)
+            .await
+            .unwrap();
         out += &format!(
-            "{experiments:?}{:?}{:?}",
+            "{experiments:?}{runs:?}{:?}{:?}",
             members.items,
             app.store.get_project(project).await.unwrap()
         );
