@@ -261,9 +261,18 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         )
         .await
         .unwrap();
+    let all = Paging {
+        offset: 0,
+        limit: 100,
+    };
+    let runs = app
+        .store
+        .search_runs(project, &[0, 1, 2, 3], &[], &[], ViewType::All, all)
+        .await
+        .unwrap();
     let project = app.store.get_project(project).await.unwrap();
     format!(
-        "{experiments:?}{:?}{:?}{project:?}",
+        "{experiments:?}{runs:?}{:?}{:?}{project:?}",
         members.items, tokens.items
     )
 }
@@ -319,6 +328,30 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         e(Method::GET, mlflow(p, "experiments/list"), None, Read, 200),
         e(
             Method::GET,
+            mlflow(p, &format!("runs/get?run_id={}", f.runs[0])),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/search"),
+            Some(json!({"experiment_ids": ["1"]})),
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(
+                p,
+                &format!("metrics/get-history?run_id={}&metric_key=m", f.runs[0]),
+            ),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
             format!("/api/v4/projects/{p}"),
             None,
             Read,
@@ -351,6 +384,80 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             "/api/v4/personal_access_tokens".into(),
             None,
             SignedIn,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/create"),
+            Some(json!({"experiment_id": "1"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/log-metric"),
+            Some(json!({"run_id": f.runs[0], "key": "m", "value": 1, "timestamp": 1})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/log-parameter"),
+            Some(json!({"run_id": f.runs[0], "key": "p", "value": "1"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/set-tag"),
+            Some(json!({"run_id": f.runs[0], "key": "t", "value": "1"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/log-batch"),
+            Some(
+                json!({"run_id": f.runs[0], "metrics": [{"key": "b", "value": 1, "timestamp": 1}]}),
+            ),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/log-inputs"),
+            Some(
+                json!({"run_id": f.runs[0], "datasets": [{"dataset": {"name": "d", "digest": "1", "source_type": "local", "source": "s"}}]}),
+            ),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/update"),
+            Some(json!({"run_id": f.runs[0], "status": "FINISHED"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/delete-tag"),
+            Some(json!({"run_id": f.runs[0], "key": "k2"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/delete"),
+            Some(json!({"run_id": f.runs[1]})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/restore"),
+            Some(json!({"run_id": f.runs[2]})),
+            Write,
             200,
         ),
         e(
