@@ -497,6 +497,14 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
             check(status.as_u16(), &answer, query, "error_code");
             tried += 1;
         }
+        for query in [
+            format!("metrics/get-history?run_id={run}"),
+            format!("metrics/get-history?run_id={run}&metric_key=m&max_results=-1"),
+            format!("metrics/get-history?run_id={run}&metric_key=m&page_token=x"),
+        ] {
+            let (status, answer) = app.get(&mlflow(1, &query), Some(&token)).await;
+            check(status.as_u16(), &answer, &query, "error_code");
+        }
         let (status, answer) = app
             .get(
                 "/api/v4/projects/%FF/ml/mlflow/api/2.0/mlflow/experiments/get?experiment_id=0",
