@@ -1,0 +1,78 @@
+"""GitLab's own MLOps client (gitlab-mlops, mlflow 2.x venv only) against Hangar.
+
+gitlab_mlops.Client checks the tracking URI against
+`^https?://[^/]+/api/v4/projects/\\d+/ml/mlflow/?$` and the token against `^glpat-[^\\s]{20,}$`,
+then drives the MLflow client through MLFLOW_TRACKING_URI / MLFLOW_TRACKING_TOKEN, which it
+writes into os.environ itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.exceptions import RestException
+
+gitlab_mlops = pytest.importorskip("gitlab_mlops")
+
+from gitlab_mlops import Client  # noqa: E402
+from gitlab_mlops.mlflow.exceptions import AlreadyExistsException  # noqa: E402
+from gitlab_mlops.mlflow.exceptions import MlflowException as MlopsError  # noqa: E402
+
+from support import unique  # noqa: E402
+
+
+def test_client_accepts_hangar_uri_and_token(tracking_uri, admin_token):
+    # Raises ValueError if either does not look like GitLab's.
+    Client(tracking_uri=tracking_uri, gitlab_token=admin_token)
+    Client(tracking_uri=tracking_uri + "/", gitlab_token=admin_token)
+
+
+def test_create_and_get_experiment(tracking_uri, admin_token, client):
+    c = Client(tracking_uri=tracking_uri, gitlab_token=admin_token)
+    exp = c.create_experiment("mlops-exp", tags={"framework": "sklearn"})
+    assert exp.id.isdigit() and exp.id != "0"
+    assert exp.name == "mlops-exp"
+
+    got = c.get_experiment("mlops-exp")
+    assert got is not None
+    assert got.id == exp.id and got.name == "mlops-exp"
+    assert got.tags["framework"] == "sklearn"
+
+    # The same experiment, seen by the plain MLflow client in the same project.
+    plain = client.get_experiment(exp.id)
+    assert plain.name == "mlops-exp" and plain.tags["framework"] == "sklearn"
+
+    assert c.get_experiment(unique("missing")) is None
+    with pytest.raises(AlreadyExistsException):
+        c.create_experiment("mlops-exp")
+
+
+def test_experiment_without_tags(tracking_uri, admin_token):
+    c = Client(tracking_uri=tracking_uri, gitlab_token=admin_token)
+    exp = c.create_experiment("bare")
+    got = c.get_experiment("bare")
+    assert got.id == exp.id and not got.tags
+
+
+def test_configuration_from_environment(tracking_uri, admin_token):
+    # The tracking_uri fixture put both into the environment, as a CI job would.
+    c = Client()
+    exp = c.create_experiment("from-env")
+    assert c.get_experiment("from-env").id == exp.id
+
+
+def test_experiments_stay_in_their_project(tracking_uri, admin_token, hangar, api):
+    c = Client(tracking_uri=tracking_uri, gitlab_token=admin_token)
+    c.create_experiment("project-a-only")
+    other = api.create_project()
+    c_other = Client(tracking_uri=f"{hangar.url}/api/v4/projects/{other['id']}/ml/mlflow",
+                     gitlab_token=admin_token)
+    assert c_other.get_experiment("project-a-only") is None
+
+
+def test_unknown_token_fails(tracking_uri):
+    c = Client(tracking_uri=tracking_uri, gitlab_token="glpat-" + "q" * 24)
+    with pytest.raises(MlopsError) as ei:
+        c.create_experiment("never")
+    # gitlab-mlops wraps the MLflow client's error; Hangar answered 401 UNAUTHENTICATED.
+    cause = ei.value.__cause__ or ei.value.__context__
+    assert isinstance(cause, RestException) and cause.error_code == "UNAUTHENTICATED"
