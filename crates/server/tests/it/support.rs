@@ -39,10 +39,7 @@ where
     Fut: Future<Output = ()>,
 {
     for backend in backends() {
-        let app = TestApp::new(backend).await;
-        let cleanup = app.cleanup_info();
-        test(app).await;
-        cleanup.run().await;
+        test(TestApp::new(backend).await).await;
     }
 }
 
@@ -53,12 +50,18 @@ pub struct TestApp {
     pg_database: Option<(String, String)>,
 }
 
-pub struct Cleanup(Option<(String, String)>);
-
-impl Cleanup {
-    async fn run(self) {
-        if let Some((admin_url, database)) = self.0 {
-            drop_database(&admin_url, &database).await;
+/// A PostgreSQL test database is dropped with its app, even when the test panics.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, database)) = self.pg_database.take() {
+            let dropper = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(drop_database(&admin_url, &database));
+            });
+            let _ = dropper.join();
         }
     }
 }
@@ -115,10 +118,6 @@ impl TestApp {
             _dir: dir,
             pg_database,
         }
-    }
-
-    fn cleanup_info(&self) -> Cleanup {
-        Cleanup(self.pg_database.clone())
     }
 
     /// Sends a request; `body` is sent as JSON when given.
