@@ -74,6 +74,31 @@ impl SqlStore {
         }
     }
 
+    /// Like [`SqlStore::write`], for a write that returns something.
+    pub(crate) async fn write_returning<T, F>(&self, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::AnyConnection,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'c>,
+            > + Send
+            + 'static,
+    {
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let filled = slot.clone();
+        self.write(Box::new(move |conn| {
+            Box::pin(async move {
+                let value = write(conn).await?;
+                *filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+                Ok(())
+            })
+        }))
+        .await?;
+        let value = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        value.ok_or_else(|| StoreError::Config("a committed write returned nothing".into()))
+    }
+
     /// Closes every connection (on shutdown, so SQLite checkpoints its WAL).
     pub async fn close(&self) {
         self.writer.close().await;

@@ -220,6 +220,77 @@ async fn write_batch(
     Ok(())
 }
 
+/// Inserts a run with the project's next iid (the counter row is locked until commit).
+async fn insert_run(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    run: NewRun,
+) -> Result<Run, StoreError> {
+    let experiment = sqlx::query(
+            "SELECT id, artifact_location, lifecycle_stage FROM experiments WHERE project_id = $1 AND iid = $2",
+        )
+        .bind(project_id)
+        .bind(run.experiment_iid)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if experiment.try_get::<String, _>("lifecycle_stage")? != "active" {
+        return Err(StoreError::Invalid(format!(
+            "The experiment {} must be in the 'active' state. Current state is deleted.",
+            run.experiment_iid
+        )));
+    }
+    let experiment_id: i64 = experiment.try_get("id")?;
+    let location: String = experiment.try_get("artifact_location")?;
+    let iid: i64 = sqlx::query_scalar(
+        "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = $1 RETURNING last_run_iid",
+    )
+    .bind(project_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let run_uuid = new_run_uuid();
+    let artifact_uri = format!("{}/{run_uuid}/artifacts", location.trim_end_matches('/'));
+    let row_id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (project_id, experiment_id, iid, run_uuid, name, user_id, status, start_time,
+                 lifecycle_stage, artifact_uri)
+             VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, 'active', $8) RETURNING id",
+        )
+        .bind(project_id)
+        .bind(experiment_id)
+        .bind(iid)
+        .bind(&run_uuid)
+        .bind(&run.name)
+        .bind(&run.user_id)
+        .bind(run.start_time)
+        .bind(&artifact_uri)
+        .fetch_one(&mut *conn)
+        .await?;
+    upsert_tags(&mut *conn, row_id, &run.tags).await?;
+    let mut tags = run.tags;
+    tags.sort();
+    tags.dedup_by(|a, b| a.0 == b.0);
+    Ok(Run {
+        info: RunInfo {
+            row_id,
+            project_id,
+            experiment_iid: run.experiment_iid,
+            iid,
+            run_uuid,
+            name: run.name,
+            user_id: run.user_id,
+            status: RunStatus::Running,
+            start_time: run.start_time,
+            end_time: None,
+            lifecycle_stage: LifecycleStage::Active,
+            artifact_uri,
+        },
+        metrics: Vec::new(),
+        params: Vec::new(),
+        tags,
+        inputs: Vec::new(),
+    })
+}
+
 impl SqlStore {
     /// Loads full runs for the given rows: four queries for all of them, whatever their number.
     pub(crate) async fn load_runs(&self, infos: Vec<RunInfo>) -> Result<Vec<Run>, StoreError> {
@@ -317,71 +388,8 @@ impl SqlStore {
 #[async_trait]
 impl RunRepo for SqlStore {
     async fn create_run(&self, project_id: i64, run: NewRun) -> Result<Run, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let experiment = sqlx::query(
-            "SELECT id, artifact_location, lifecycle_stage FROM experiments WHERE project_id = $1 AND iid = $2",
-        )
-        .bind(project_id)
-        .bind(run.experiment_iid)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        if experiment.try_get::<String, _>("lifecycle_stage")? != "active" {
-            return Err(StoreError::Invalid(format!(
-                "The experiment {} must be in the 'active' state. Current state is deleted.",
-                run.experiment_iid
-            )));
-        }
-        let experiment_id: i64 = experiment.try_get("id")?;
-        let location: String = experiment.try_get("artifact_location")?;
-        let iid: i64 = sqlx::query_scalar(
-            "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = $1 RETURNING last_run_iid",
-        )
-        .bind(project_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let run_uuid = new_run_uuid();
-        let artifact_uri = format!("{}/{run_uuid}/artifacts", location.trim_end_matches('/'));
-        let row_id: i64 = sqlx::query_scalar(
-            "INSERT INTO runs (project_id, experiment_id, iid, run_uuid, name, user_id, status, start_time,
-                 lifecycle_stage, artifact_uri)
-             VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, 'active', $8) RETURNING id",
-        )
-        .bind(project_id)
-        .bind(experiment_id)
-        .bind(iid)
-        .bind(&run_uuid)
-        .bind(&run.name)
-        .bind(&run.user_id)
-        .bind(run.start_time)
-        .bind(&artifact_uri)
-        .fetch_one(&mut *tx)
-        .await?;
-        upsert_tags(&mut tx, row_id, &run.tags).await?;
-        tx.commit().await?;
-        let mut tags = run.tags;
-        tags.sort();
-        tags.dedup_by(|a, b| a.0 == b.0);
-        Ok(Run {
-            info: RunInfo {
-                row_id,
-                project_id,
-                experiment_iid: run.experiment_iid,
-                iid,
-                run_uuid,
-                name: run.name,
-                user_id: run.user_id,
-                status: RunStatus::Running,
-                start_time: run.start_time,
-                end_time: None,
-                lifecycle_stage: LifecycleStage::Active,
-                artifact_uri,
-            },
-            metrics: Vec::new(),
-            params: Vec::new(),
-            tags,
-            inputs: Vec::new(),
-        })
+        self.write_returning(move |conn| Box::pin(insert_run(conn, project_id, run)))
+            .await
     }
 
     async fn get_run(&self, project_id: i64, run_uuid: &str) -> Result<Option<Run>, StoreError> {

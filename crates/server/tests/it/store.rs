@@ -660,3 +660,42 @@ async fn concurrent_batches_share_commits_but_fail_alone() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_run_creates_get_distinct_iids() {
+    on_each_backend(|app| async move {
+        let (_, project) = owner_and_project(&app).await;
+        let creates = (0..50).map(|i| {
+            let store = app.store.clone();
+            let run = NewRun {
+                experiment_iid: 0,
+                user_id: String::new(),
+                name: format!("r{i}"),
+                start_time: i,
+                tags: vec![],
+            };
+            async move { store.create_run(project.id, run).await.unwrap() }
+        });
+        let runs = futures::future::join_all(creates).await;
+        let mut iids: Vec<i64> = runs.iter().map(|r| r.info.iid).collect();
+        iids.sort();
+        assert_eq!(iids, (1..=50).collect::<Vec<_>>());
+        let mut ids: Vec<&str> = runs.iter().map(|r| r.info.run_uuid.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 50);
+        // A create in a missing experiment fails alone.
+        let missing = NewRun {
+            experiment_iid: 99,
+            user_id: String::new(),
+            name: "x".into(),
+            start_time: 0,
+            tags: vec![],
+        };
+        assert!(matches!(
+            app.store.create_run(project.id, missing).await,
+            Err(StoreError::NotFound)
+        ));
+    })
+    .await;
+}
