@@ -18,6 +18,8 @@ const SEARCH_MAX_RESULTS: i64 = 50_000;
 const MAX_METRICS_PER_BATCH: usize = 1000;
 const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
 const MAX_ENTITIES_PER_BATCH: usize = 1000;
+/// Keeps a search's SQL within both backends' limits on bound arguments.
+const MAX_SEARCH_EXPERIMENTS: usize = 1000;
 
 /// A double as MLflow's proto JSON writes it: non-finite values as strings.
 pub fn double_json(v: f64) -> Value {
@@ -544,8 +546,14 @@ pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> 
             "Invalid value {limit} for parameter 'max_results' supplied. It must be a positive integer at most {SEARCH_MAX_RESULTS}"
         )));
     }
-    let experiment_iids = params
-        .strings("experiment_ids")?
+    let experiment_ids = params.strings("experiment_ids")?;
+    if experiment_ids.len() > MAX_SEARCH_EXPERIMENTS {
+        return Err(MlflowError::invalid(format!(
+            "A search can cover at most {MAX_SEARCH_EXPERIMENTS} experiments. Got {}.",
+            experiment_ids.len()
+        )));
+    }
+    let experiment_iids = experiment_ids
         .iter()
         .map(|id| parse_experiment_id(id))
         .collect::<MlflowResult<Vec<_>>>()?;

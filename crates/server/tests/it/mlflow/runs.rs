@@ -213,6 +213,7 @@ async fn search_filters_orders_and_pages() {
             json!({"experiment_ids": both, "order_by": ["nonsense DESC"]}),
             json!({"experiment_ids": both, "max_results": 50_001}),
             json!({"experiment_ids": ["abc"]}),
+            json!({"experiment_ids": (0..1001).map(|i| i.to_string()).collect::<Vec<_>>()}),
         ] {
             let (status, answer) = app.post(&mlflow(p, "runs/search"), Some(&t), body.clone()).await;
             assert_eq!(status.as_u16(), 400, "{body}: {answer}");
