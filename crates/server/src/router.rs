@@ -3,8 +3,10 @@
 use crate::{AppState, api, ops};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 /// JSON bodies larger than this are refused before they are parsed.
 pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -21,7 +23,17 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(ops::track_requests))
-        .layer(TraceLayer::new_for_http().make_span_with(ops::request_span))
+        // One INFO line per answered request, with status and latency, inside its span.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(ops::request_span)
+                .on_request(())
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
+        )
         // A panic is a bug; answer 500 rather than dropping the connection.
         .layer(CatchPanicLayer::new())
         .with_state(state)
