@@ -185,10 +185,13 @@ pub async fn authorize_project(
     reference: &str,
     action: Action,
 ) -> Result<ProjectGrant, AuthError> {
-    let project = find_project(state, reference).await?;
-    let role = match (&project, caller.user_id()) {
-        (Some(p), Some(user)) => state.store.member_role(p.id, user).await?,
-        _ => None,
+    let (project, role) = match state
+        .store
+        .project_access(reference, caller.user_id())
+        .await?
+    {
+        Some((project, role)) => (Some(project), role),
+        None => (None, None),
     };
     let facts = project.as_ref().map(|p| ProjectAccess {
         visibility: p.visibility,
@@ -231,17 +234,5 @@ fn forbidden_reason(caller: &Caller) -> &'static str {
             ..
         } => "this token has the read_api scope and cannot write",
         _ => "your role in this project does not allow this",
-    }
-}
-
-async fn find_project(state: &AppState, reference: &str) -> Result<Option<Project>, AuthError> {
-    if let Ok(id) = reference.parse::<i64>() {
-        return Ok(state.store.get_project(id).await?);
-    }
-    match reference.split_once('/') {
-        Some((namespace, path)) if !path.contains('/') => {
-            Ok(state.store.find_project(namespace, path).await?)
-        }
-        _ => Ok(None),
     }
 }

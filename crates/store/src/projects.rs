@@ -115,6 +115,42 @@ impl ProjectRepo for SqlStore {
         Ok(row.as_ref().map(project_from_row).transpose()?)
     }
 
+    async fn project_access(
+        &self,
+        reference: &str,
+        user_id: Option<i64>,
+    ) -> Result<Option<(Project, Option<Role>)>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(PROJECT_COLUMNS)
+            .push(", m.access_level FROM projects p LEFT JOIN members m ON m.project_id = p.id AND m.user_id = ")
+            .bind_i64(user_id.unwrap_or(-1))
+            .push(" AND (m.expires_at IS NULL OR m.expires_at > ")
+            .bind_str(&crate::members::today())
+            .push(") WHERE ");
+        if let Ok(id) = reference.parse::<i64>() {
+            sql.push("p.id = ").bind_i64(id);
+        } else {
+            match reference.split_once('/') {
+                Some((namespace, path)) if !path.contains('/') => {
+                    sql.push("lower(p.namespace) = lower(")
+                        .bind_str(namespace)
+                        .push(") AND lower(p.path) = lower(")
+                        .bind_str(path)
+                        .push(")");
+                }
+                _ => return Ok(None),
+            }
+        }
+        let Some(row) = sql.build().fetch_optional(&self.reader).await? else {
+            return Ok(None);
+        };
+        let level: Option<i64> = row.try_get("access_level")?;
+        Ok(Some((
+            project_from_row(&row)?,
+            level.and_then(Role::from_access_level),
+        )))
+    }
+
     async fn list_projects(
         &self,
         filter: ProjectVisibilityFilter,

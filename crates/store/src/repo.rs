@@ -30,6 +30,13 @@ pub trait ProjectRepo {
     async fn create_project(&self, project: NewProject) -> Result<Project>;
     async fn get_project(&self, id: i64) -> Result<Option<Project>>;
     async fn find_project(&self, namespace: &str, path: &str) -> Result<Option<Project>>;
+    /// The project named by `reference` (numeric id or `namespace/path`) with `user_id`'s
+    /// current role in it, in one query: every authorized request starts here.
+    async fn project_access(
+        &self,
+        reference: &str,
+        user_id: Option<i64>,
+    ) -> Result<Option<(Project, Option<Role>)>>;
     async fn list_projects(
         &self,
         filter: ProjectVisibilityFilter,

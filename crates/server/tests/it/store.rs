@@ -699,3 +699,50 @@ async fn concurrent_run_creates_get_distinct_iids() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn project_access_resolves_ids_paths_and_roles() {
+    on_each_backend(|app| async move {
+        let (owner, project) = owner_and_project(&app).await;
+        let (bob, _) = app.user("bob", false).await;
+        let id = project.id.to_string();
+        let (found, role) = app
+            .store
+            .project_access(&id, Some(owner.id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((found.id, role), (project.id, Some(Role::Owner)));
+        let (_, role) = app
+            .store
+            .project_access("TEAM/Vision", Some(bob.id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(role, None);
+        let (_, role) = app.store.project_access(&id, None).await.unwrap().unwrap();
+        assert_eq!(role, None);
+        app.store
+            .add_member(project.id, bob.id, Role::Guest, Some("2000-01-01".into()))
+            .await
+            .unwrap();
+        let (_, role) = app
+            .store
+            .project_access(&id, Some(bob.id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(role, None, "an expired membership grants nothing");
+        for missing in ["9999", "team/none", "a/b/c", "noslash", ""] {
+            assert!(
+                app.store
+                    .project_access(missing, Some(owner.id))
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{missing}"
+            );
+        }
+    })
+    .await;
+}
