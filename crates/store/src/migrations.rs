@@ -18,6 +18,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_runs.sql"),
         include_str!("../migrations/postgres/0002_runs.sql"),
     ),
+    (
+        3,
+        "history_index",
+        include_str!("../migrations/sqlite/0003_history_index.sql"),
+        include_str!("../migrations/postgres/0003_history_index.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {

@@ -247,10 +247,14 @@ pub(crate) fn search_sql(
         order_by
     };
     for term in terms {
-        // NULLs (a run without the metric, param or tag) sort last either way.
-        sql.push("(");
-        push_order_term(&mut sql, &term.key)?;
-        sql.push(") IS NULL, ");
+        // NULLs (a run without the metric, param or tag) sort last either way. Columns that
+        // are never NULL skip the extra term, so the start-time index can give the order.
+        let nullable = !matches!(&term.key, Key::Attribute(a) if a != "end_time");
+        if nullable {
+            sql.push("(");
+            push_order_term(&mut sql, &term.key)?;
+            sql.push(") IS NULL, ");
+        }
         push_order_term(&mut sql, &term.key)?;
         sql.push(if term.ascending { " ASC, " } else { " DESC, " });
     }
