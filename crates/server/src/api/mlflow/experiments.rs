@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
-use super::request::{Params, max_results};
+use super::request::{Params, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -183,10 +183,9 @@ pub async fn search_experiments(ctx: Ctx, params: Params) -> MlflowResult<Json<V
     .map_err(|e| MlflowError::invalid(e.0))?;
     let order_by = parse_order_by(SearchKind::Experiments, &params.strings("order_by")?)
         .map_err(|e| MlflowError::invalid(e.0))?;
-    let offset = hangar_core::page::decode(params.string("page_token")?.as_deref())
-        .map_err(MlflowError::invalid)? as i64;
+    let offset = page_offset(&params)?;
     // One row more than asked for tells whether another page follows.
-    let mut experiments = ctx
+    let experiments = ctx
         .state
         .store
         .search_experiments(
@@ -200,15 +199,13 @@ pub async fn search_experiments(ctx: Ctx, params: Params) -> MlflowResult<Json<V
             },
         )
         .await?;
-    let mut body = json!({});
-    if experiments.len() as i64 > limit {
-        experiments.truncate(limit as usize);
-        body["next_page_token"] = hangar_core::page::encode((offset + limit) as u64).into();
-    }
-    if !experiments.is_empty() {
-        body["experiments"] = experiments.iter().map(experiment_json).collect();
-    }
-    Ok(Json(body))
+    Ok(Json(page_body(
+        experiments,
+        limit,
+        offset,
+        "experiments",
+        experiment_json,
+    )))
 }
 
 /// MLflow 1.x's `experiments/list`, which GitLab also serves: every active experiment.

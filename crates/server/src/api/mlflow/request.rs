@@ -360,6 +360,34 @@ pub fn wrong_type(name: &str, value: &Value) -> MlflowError {
     ))
 }
 
+/// The offset a `page_token` names (0 without one), or MLflow's error.
+pub fn page_offset(params: &Params) -> MlflowResult<i64> {
+    let offset = hangar_core::page::decode(params.string("page_token")?.as_deref())
+        .map_err(MlflowError::invalid)?;
+    Ok(offset as i64)
+}
+
+/// A page answer from rows fetched with one row more than `limit`: the extra row only says
+/// that another page follows. Empty lists and the last page's token are omitted, as MLflow
+/// does (the client stops on an absent token).
+pub fn page_body<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    offset: i64,
+    key: &str,
+    to_json: impl Fn(&T) -> serde_json::Value,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({});
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        body["next_page_token"] = hangar_core::page::encode((offset + limit) as u64).into();
+    }
+    if !rows.is_empty() {
+        body[key] = rows.iter().map(to_json).collect();
+    }
+    body
+}
+
 /// `max_results` with MLflow's bounds: positive, at most `cap`; `default` when absent.
 pub fn max_results(params: &Params, default: i64, cap: i64) -> MlflowResult<i64> {
     let value = params.i64("max_results")?.unwrap_or(default);

@@ -4,7 +4,7 @@
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
-use super::request::{Params, max_results};
+use super::request::{Params, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -565,9 +565,8 @@ pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> 
     .map_err(|e| MlflowError::invalid(e.0))?;
     let order_by = parse_order_by(SearchKind::Runs, &params.strings("order_by")?)
         .map_err(|e| MlflowError::invalid(e.0))?;
-    let offset = hangar_core::page::decode(params.string("page_token")?.as_deref())
-        .map_err(MlflowError::invalid)? as i64;
-    let mut runs = ctx
+    let offset = page_offset(&params)?;
+    let runs = ctx
         .state
         .store
         .search_runs(
@@ -582,15 +581,7 @@ pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> 
             },
         )
         .await?;
-    let mut body = json!({});
-    if runs.len() as i64 > limit {
-        runs.truncate(limit as usize);
-        body["next_page_token"] = hangar_core::page::encode((offset + limit) as u64).into();
-    }
-    if !runs.is_empty() {
-        body["runs"] = runs.iter().map(run_json).collect();
-    }
-    Ok(Json(body))
+    Ok(Json(page_body(runs, limit, offset, "runs", run_json)))
 }
 
 pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
@@ -601,9 +592,8 @@ pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<V
         None => i64::MAX / 2,
         Some(_) => max_results(&params, 25_000, i64::MAX / 2)?,
     };
-    let offset = hangar_core::page::decode(params.string("page_token")?.as_deref())
-        .map_err(MlflowError::invalid)? as i64;
-    let mut metrics = ctx
+    let offset = page_offset(&params)?;
+    let metrics = ctx
         .state
         .store
         .metric_history(
@@ -615,13 +605,11 @@ pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<V
             },
         )
         .await?;
-    let mut body = json!({});
-    if metrics.len() as i64 > limit {
-        metrics.truncate(limit as usize);
-        body["next_page_token"] = hangar_core::page::encode((offset + limit) as u64).into();
-    }
-    if !metrics.is_empty() {
-        body["metrics"] = metrics.iter().map(metric_json).collect();
-    }
-    Ok(Json(body))
+    Ok(Json(page_body(
+        metrics,
+        limit,
+        offset,
+        "metrics",
+        metric_json,
+    )))
 }
