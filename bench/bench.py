@@ -320,6 +320,7 @@ class AConn:
             return 0, b"timeout after %ds" % REQUEST_TIMEOUT
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as e:
             self.close()
+            await asyncio.sleep(0.05)  # no busy loop against a server that is gone
             return 0, repr(e).encode()
 
 
@@ -392,6 +393,7 @@ class Server:
         self.key, self.label, self.proc, self.port = key, label, proc, port
         self.headers, self.data_dir, self.settings = headers, data_dir, settings
         self.api = Api(port, headers)
+        self.log = ""
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -452,8 +454,8 @@ def start_hangar(args, backend: str, log_dir: str) -> Server:
     if backend == "postgres":
         cmd += ["--database-url", args.pg_url]
     log = os.path.join(log_dir, f"hangar-{backend}.log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
-    env.setdefault("RUST_LOG", "warn")
+    # Its defaults, like the peers': request log at INFO (to the log file).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_") and k != "RUST_LOG"}
     proc = spawn(cmd, log, cwd=data, env=env)
     headers = wait_healthy(proc, port, {}, 60, log, token_file=os.path.join(data, "initial-admin-token"))
     if backend == "sqlite":
@@ -464,8 +466,11 @@ def start_hangar(args, backend: str, log_dir: str) -> Server:
         }
     else:
         settings = {"database": "PostgreSQL " + redact(args.pg_url), **pg_settings(args.pg_url)}
+    settings["logging"] = "default (request log at INFO)"
     label = "Hangar-SQLite" if backend == "sqlite" else "Hangar-PostgreSQL"
-    return Server(f"hangar_{backend}", label, proc, port, headers, data, settings)
+    srv = Server(f"hangar_{backend}", label, proc, port, headers, data, settings)
+    srv.log = log
+    return srv
 
 
 def redact(url: str) -> str:
@@ -483,7 +488,7 @@ def pg_settings(url: str) -> dict[str, str]:
              "('fsync','synchronous_commit','full_page_writes','wal_sync_method','server_version') order by 1"],
             capture_output=True, text=True, timeout=20,
         )
-        return {"postgresql_settings": ", ".join(out.stdout.split()) or out.stderr.strip()}
+        return {"postgresql_settings": ", ".join(out.stdout.strip().splitlines()) or out.stderr.strip()}
     except Exception as e:  # informative only
         return {"postgresql_settings": f"unknown ({e})"}
 
@@ -504,8 +509,11 @@ def start_mlflow(args, log_dir: str) -> Server:
         "workers": "1 (uvicorn; --workers 1)",
         "journal_mode": sqlite_journal_mode(db),
         "synchronous": mlflow_synchronous(args.mlflow),
+        "logging": "default",
     }
-    return Server("mlflow", "MLflow", proc, port, headers, data, settings)
+    srv = Server("mlflow", "MLflow", proc, port, headers, data, settings)
+    srv.log = log
+    return srv
 
 
 def mlflow_synchronous(mlflow_exe: str) -> str:
@@ -542,8 +550,11 @@ def start_fml(args, log_dir: str) -> Server:
         "journal_mode": sqlite_journal_mode(db),
         "synchronous": "NORMAL (not set by FastTrackML; the mattn/go-sqlite3 driver's default)",
         "pool": "1 writer connection + a read pool of 20 (--database-pool-max default)",
+        "logging": "default (request log at info)",
     }
-    return Server("fasttrackml", "FastTrackML", proc, port, headers, data, settings)
+    srv = Server("fasttrackml", "FastTrackML", proc, port, headers, data, settings)
+    srv.log = log
+    return srv
 
 
 # ---------------------------------------------------------------------------------------------
@@ -926,6 +937,8 @@ def idle_rss(srv: Server) -> dict:
         mb, n = tree_rss_mb(srv.proc.pid)
         samples.append(mb)
         time.sleep(0.5)
+    if not srv.alive() or min(samples) <= 0:
+        raise RuntimeError(f"the server exited during the warm-up ({srv.proc.returncode})")
     return {"rss_mb": statistics.median(samples), "processes": n, "error_count": 0}
 
 
@@ -1045,6 +1058,10 @@ def fmt_n(v):
     return f"{v:.1f}"
 
 
+def _v(x, default):
+    return default if x is None else x
+
+
 def workloads(sizes):
     s_small, s_large, hp = sizes["search_small"], sizes["search_large"], sizes["history_points"]
 
@@ -1086,40 +1103,40 @@ def workloads(sizes):
         dict(key="log_batch_c1", title="log-batch, 1000 points per call, 1 client", unit="points/s",
              value=get("log_batch_c1", "points_per_s"), higher=True, fmt=fmt_n,
              detail=detail_rate("log_batch_c1"),
-             target=("≥ 100k points/s", lambda res: (get("log_batch_c1", "points_per_s")(res) or 0) >= 100_000)),
+             target=("≥ 100k points/s", lambda res: _v(get("log_batch_c1", "points_per_s")(res), 0) >= 100_000)),
         dict(key="log_batch_c8", title="log-batch, 1000 points per call, 8 clients", unit="points/s",
              value=get("log_batch_c8", "points_per_s"), higher=True, fmt=fmt_n,
              detail=detail_rate("log_batch_c8"),
-             target=("≥ 300k points/s", lambda res: (get("log_batch_c8", "points_per_s")(res) or 0) >= 300_000)),
+             target=("≥ 300k points/s", lambda res: _v(get("log_batch_c8", "points_per_s")(res), 0) >= 300_000)),
         dict(key="log_metric_c16", title="log-metric, 16 clients", unit="req/s",
              value=get("log_metric_c16", "requests_per_s"), higher=True, fmt=fmt_n,
              detail=detail_rate("log_metric_c16"),
              extra=("p99", get("log_metric_c16", "p99_ms"), False),
              target=("≥ 3,000 req/s, p99 ≤ 20 ms",
-                     lambda res: (get("log_metric_c16", "requests_per_s")(res) or 0) >= 3000
-                     and (get("log_metric_c16", "p99_ms")(res) or 1e9) <= 20)),
+                     lambda res: _v(get("log_metric_c16", "requests_per_s")(res), 0) >= 3000
+                     and _v(get("log_metric_c16", "p99_ms")(res), 1e9) <= 20)),
         dict(key="run_mix_c8", title="run mix: runs/create + runs/get, 8 clients", unit="ops/s",
              value=get("run_mix_c8", "ops_per_s"), higher=True, fmt=fmt_n,
              detail=detail_rate("run_mix_c8"),
-             target=("≥ 4,000 ops/s", lambda res: (get("run_mix_c8", "ops_per_s")(res) or 0) >= 4000)),
+             target=("≥ 4,000 ops/s", lambda res: _v(get("run_mix_c8", "ops_per_s")(res), 0) >= 4000)),
         dict(key="search_small", title=f"search-runs, metric+param filter, {s_small:,} runs (p50)", unit="",
              value=get("search_small", "p50_ms"), higher=False, fmt=fmt_ms,
              detail=detail_search("search_small"),
-             target=("p50 ≤ 5 ms", lambda res: (get("search_small", "p50_ms")(res) or 1e9) <= 5)),
+             target=("p50 ≤ 5 ms", lambda res: _v(get("search_small", "p50_ms")(res), 1e9) <= 5)),
         dict(key="search_large", title=f"search-runs, metric+param filter, {s_large:,} runs (p50)", unit="",
              value=get("search_large", "p50_ms"), higher=False, fmt=fmt_ms,
              detail=detail_search("search_large"),
-             target=("p50 ≤ 20 ms", lambda res: (get("search_large", "p50_ms")(res) or 1e9) <= 20)),
+             target=("p50 ≤ 20 ms", lambda res: _v(get("search_large", "p50_ms")(res), 1e9) <= 20)),
         dict(key="history", title=f"get-history of a {hp:,}-step metric (p50 of full fetch)", unit="",
              value=lambda res: None if get("history", "p50_s")(res) is None else get("history", "p50_s")(res) * 1000,
              higher=False, fmt=fmt_ms, detail=detail_hist,
              target=("≤ 0.2 s, RSS growth ≤ 32 MB",
-                     lambda res: (get("history", "p50_s")(res) or 1e9) <= 0.2
-                     and (get("history", "rss_growth_mb")(res) or 1e9) <= 32)),
+                     lambda res: _v(get("history", "p50_s")(res), 1e9) <= 0.2
+                     and _v(get("history", "rss_growth_mb")(res), 1e9) <= 32)),
         dict(key="idle_rss", title="idle RSS (whole process tree)", unit="MB",
              value=get("idle_rss", "rss_mb"), higher=False, fmt=lambda v: "—" if v is None else f"{v:,.1f} MB",
              detail=detail_rss,
-             target=("≤ 30 MB", lambda res: (get("idle_rss", "rss_mb")(res) or 1e9) <= 30)),
+             target=("≤ 30 MB", lambda res: _v(get("idle_rss", "rss_mb")(res), 1e9) <= 30)),
     ]
 
 
@@ -1146,6 +1163,13 @@ def report(all_results: dict, labels: dict, sizes: dict, quick: bool) -> list[di
     print("Results. Ratios: how many times Hangar is better than the peer (higher throughput, or lower")
     print("latency/time/memory); above 1× Hangar is ahead." + (" QUICK RUN: small sizes, short runs;"
           " the targets are meant for the full sizes." if quick else ""))
+    loads = []
+    for k in order:
+        r = all_results[k]
+        if isinstance(r, dict) and r.get("load_avg_at_start"):
+            loads.append(f"{labels[k]} {r['load_avg_at_start']} → {r['load_avg_at_end']}")
+    if loads:
+        print("Load average (1, 5, 15 min) while each server ran, start → end: " + "; ".join(loads))
     for w in workloads(sizes):
         print()
         unit = f" ({w['unit']})" if w["unit"] else ""
@@ -1190,6 +1214,77 @@ def report(all_results: dict, labels: dict, sizes: dict, quick: bool) -> list[di
 # ---------------------------------------------------------------------------------------------
 
 
+def exit_text(code) -> str:
+    if code is None:
+        return "running"
+    if code < 0:
+        return f"killed by signal {-code} ({signal.Signals(-code).name})"
+    if code == 0:
+        return "exit 0: a graceful shutdown, i.e. SIGTERM or SIGINT from outside this benchmark"
+    return f"exit {code}"
+
+
+def reset_pg(url: str) -> None:
+    """Empties the PostgreSQL database for a second attempt."""
+    subprocess.run([shutil.which("psql") or "psql", "-X", "-w", "-q", "-d", url, "-c",
+                    "drop schema public cascade; create schema public;"],
+                   check=True, capture_output=True, timeout=60)
+
+
+def run_one(args, key, labels, sizes, notes, all_results, settings, attempt) -> bool:
+    """Starts one server, runs every workload, stops it. True when the server was stopped
+    from outside mid-run and this was the first attempt: the caller runs it again."""
+    t = time.time()
+    srv = None
+    retry = False
+    first_note = len(notes)
+    note = notes.append
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    try:
+        if key == "hangar_sqlite":
+            srv = start_hangar(args, "sqlite", args.log_dir)
+        elif key == "hangar_postgres":
+            if attempt > 1:
+                reset_pg(args.pg_url)
+            srv = start_hangar(args, "postgres", args.log_dir)
+        elif key == "mlflow":
+            if not args.mlflow:
+                raise RuntimeError("no mlflow executable given")
+            srv = start_mlflow(args, args.log_dir)
+        elif key == "fasttrackml":
+            if not args.fml:
+                raise RuntimeError("FastTrackML is not installed")
+            srv = start_fml(args, args.log_dir)
+        print(f"    started on 127.0.0.1:{srv.port} in {time.time() - t:.1f}s; load average {load}", flush=True)
+        for k, v in srv.settings.items():
+            print(f"    {k}: {v}")
+        settings[key] = {**srv.settings, "startup_s": round(time.time() - t, 1), "load_avg_at_start": load}
+        results = bench_server(args, srv, sizes, note)
+        if not srv.alive():
+            why = exit_text(srv.proc.returncode)
+            note(f"{labels[key]} stopped during the run ({why}); log {srv.log}:\n" + tail(srv.log, 8))
+            if attempt == 1 and srv.proc.returncode in (0, -signal.SIGTERM, -signal.SIGINT, -signal.SIGKILL):
+                retry = True
+        all_results[key] = results
+        results["load_avg_at_start"] = load
+        results["load_avg_at_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        results["attempt"] = attempt
+    except Exception as e:
+        msg = f"{type(e).__name__}: {e}"
+        print(f"    not measured: {msg}", flush=True)
+        note(f"{labels[key]}: not measured: {msg}")
+        all_results[key] = msg.splitlines()[0]
+    finally:
+        if srv is not None:
+            srv.api.close()
+            stop(srv.proc)
+            shutil.rmtree(srv.data_dir, ignore_errors=True)
+    print(f"    ({time.time() - t:.0f}s)", flush=True)
+    if retry:
+        notes[first_note:] = [f"attempt 1 (run again): {n}" for n in notes[first_note:]]
+    return retry
+
+
 def main() -> int:
     global PGID_FILE, REQUEST_TIMEOUT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1202,6 +1297,9 @@ def main() -> int:
     ap.add_argument("--only", choices=("hangar",))
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--duration", type=float, help="seconds per throughput workload (default 15, quick 4)")
+    ap.add_argument("--http-seed-budget", type=float,
+                    help="seconds MLflow may spend seeding the large search set over HTTP before the rest is "
+                         "written into its SQLite file (default 240, quick 60)")
     ap.add_argument("--run-dir", required=True, help="temp data folders go here (emptied first)")
     ap.add_argument("--log-dir", required=True)
     ap.add_argument("--results", required=True, help="the JSON file to write")
@@ -1213,6 +1311,11 @@ def main() -> int:
     shutil.rmtree(args.run_dir, ignore_errors=True)
     os.makedirs(args.run_dir)
     os.makedirs(args.log_dir, exist_ok=True)
+    for name in ("hangar-sqlite.log", "hangar-postgres.log", "mlflow.log", "fasttrackml.log"):
+        try:
+            os.remove(os.path.join(args.log_dir, name))
+        except FileNotFoundError:
+            pass
     PGID_FILE = os.path.join(args.run_dir, "pgids")
     open(PGID_FILE, "w").close()
 
@@ -1226,6 +1329,8 @@ def main() -> int:
                      http_seed_budget=240.0)
     if args.duration:
         sizes["duration"] = args.duration
+    if args.http_seed_budget is not None:
+        sizes["http_seed_budget"] = args.http_seed_budget
 
     plan = []
     if args.backend in ("sqlite", "both"):
@@ -1280,40 +1385,12 @@ def main() -> int:
     try:
         for key in plan:
             print(f"\n--- {labels[key]}", flush=True)
-            t = time.time()
-            srv = None
-            try:
-                if key == "hangar_sqlite":
-                    srv = start_hangar(args, "sqlite", args.log_dir)
-                elif key == "hangar_postgres":
-                    srv = start_hangar(args, "postgres", args.log_dir)
-                elif key == "mlflow":
-                    if not args.mlflow:
-                        raise RuntimeError("no mlflow executable given")
-                    srv = start_mlflow(args, args.log_dir)
-                elif key == "fasttrackml":
-                    if not args.fml:
-                        raise RuntimeError("FastTrackML is not installed")
-                    srv = start_fml(args, args.log_dir)
-                print(f"    started on 127.0.0.1:{srv.port} in {time.time() - t:.1f}s", flush=True)
-                for k, v in srv.settings.items():
-                    print(f"    {k}: {v}")
-                settings[key] = {**srv.settings, "startup_s": round(time.time() - t, 1)}
-                all_results[key] = bench_server(args, srv, sizes, note)
-                if not srv.alive():
-                    note(f"{labels[key]} exited with {srv.proc.returncode} during the run; log: "
-                         f"{args.log_dir}\n" + tail(os.path.join(args.log_dir, key + '.log')))
-            except Exception as e:
-                msg = f"{type(e).__name__}: {e}"
-                print(f"    not measured: {msg}", flush=True)
-                note(f"{labels[key]}: not measured: {msg}")
-                all_results[key] = msg.splitlines()[0]
-            finally:
-                if srv is not None:
-                    srv.api.close()
-                    stop(srv.proc)
-                    shutil.rmtree(srv.data_dir, ignore_errors=True)
-            print(f"    ({time.time() - t:.0f}s)", flush=True)
+            for attempt in (1, 2):
+                retry = run_one(args, key, labels, sizes, notes, all_results, settings, attempt)
+                if not retry:
+                    break
+                print(f"    {labels[key]} was stopped from outside during the run: starting it again",
+                      flush=True)
     finally:
         stop_all()
 
@@ -1323,7 +1400,8 @@ def main() -> int:
     for key in plan:
         if key in settings:
             s = settings[key]
-            print(f"  {labels[key]}: " + "; ".join(f"{k} {v}" for k, v in s.items() if k != "startup_s"))
+            print(f"  {labels[key]}: " + "; ".join(f"{k} {v}" for k, v in s.items()
+                                                    if k not in ("startup_s", "load_avg_at_start")))
     if "hangar_postgres" in plan:
         print("  Hangar-PostgreSQL's idle RSS is Hangar's alone, not the PostgreSQL server's.")
     print("Method: write workloads with a Python asyncio keep-alive client (new points every call); "
