@@ -947,6 +947,8 @@ def bench_server(args, srv: Server, sizes: dict, note) -> dict:
     q = sizes
 
     def step(name, fn, *a):
+        if args.workloads and not any(w in name for w in args.workloads.split(",")):
+            return None
         if not srv.alive():
             results[name] = {"skipped": f"server exited ({srv.proc.returncode})"}
             return None
@@ -1303,6 +1305,8 @@ def main() -> int:
     ap.add_argument("--run-dir", required=True, help="temp data folders go here (emptied first)")
     ap.add_argument("--log-dir", required=True)
     ap.add_argument("--results", required=True, help="the JSON file to write")
+    ap.add_argument("--workloads", help="comma-separated subset by part of the name, e.g. log_batch,history "
+                    "(idle_rss, log_batch_c1, log_batch_c8, log_metric_c16, run_mix_c8, history, search)")
     ap.add_argument("--servers", help="comma-separated subset: hangar_sqlite,hangar_postgres,mlflow,fasttrackml")
     args = ap.parse_args()
 

