@@ -91,19 +91,57 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
     let Some(presented) = presented_token(headers)? else {
         return Ok(Caller::anonymous());
     };
-    let invalid = AuthError::Unauthenticated("invalid, expired or revoked token");
     if !token::looks_valid(&presented) {
-        return Err(invalid);
+        return Err(INVALID_TOKEN);
     }
     let Some((token, user)) = state
         .store
         .find_token_by_hash(&token::hash(&presented))
         .await?
     else {
-        return Err(invalid);
+        return Err(INVALID_TOKEN);
     };
+    token_caller(state, token, user).await
+}
+
+const INVALID_TOKEN: AuthError = AuthError::Unauthenticated("invalid, expired or revoked token");
+
+/// `authenticate` then `authorize_project`, with one query where a token is presented
+/// (every MLflow request starts here).
+pub async fn authenticate_for_project(
+    state: &AppState,
+    headers: &HeaderMap,
+    reference: &str,
+    action: Action,
+) -> Result<(Caller, ProjectGrant), AuthError> {
+    let Some(presented) = presented_token(headers)? else {
+        let caller = Caller::anonymous();
+        let grant = authorize_project(state, &caller, reference, action).await?;
+        return Ok((caller, grant));
+    };
+    if !token::looks_valid(&presented) {
+        return Err(INVALID_TOKEN);
+    }
+    let Some((token, user, access)) = state
+        .store
+        .token_project_access(&token::hash(&presented), reference)
+        .await?
+    else {
+        return Err(INVALID_TOKEN);
+    };
+    let caller = token_caller(state, token, user).await?;
+    let (project, role) = match access {
+        Some((project, role)) => (Some(project), role),
+        None => (None, None),
+    };
+    let grant = decide_project(&caller, project, role, action)?;
+    Ok((caller, grant))
+}
+
+/// The caller a found token stands for, refused if it is revoked or expired.
+async fn token_caller(state: &AppState, token: Token, user: User) -> Result<Caller, AuthError> {
     if token.revoked || is_expired(token.expires_at.as_deref()) {
-        return Err(invalid);
+        return Err(INVALID_TOKEN);
     }
     let now = hangar_core::now_millis();
     // Recording every use would put a write on every read; once a minute is enough.
@@ -193,6 +231,15 @@ pub async fn authorize_project(
         Some((project, role)) => (Some(project), role),
         None => (None, None),
     };
+    decide_project(caller, project, role, action)
+}
+
+fn decide_project(
+    caller: &Caller,
+    project: Option<Project>,
+    role: Option<Role>,
+    action: Action,
+) -> Result<ProjectGrant, AuthError> {
     let facts = project.as_ref().map(|p| ProjectAccess {
         visibility: p.visibility,
         registry: p.registry_access,

@@ -90,18 +90,24 @@ async fn commit(pool: &AnyPool, jobs: Vec<Request>) -> Result<Answers, Failure> 
         Err(e) => return Err((jobs.into_iter().map(|r| r.done).collect(), e)),
     };
     let conn: &mut AnyConnection = &mut conn;
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+    // Each round trip to SQLite's worker thread costs two thread switches, so the statements
+    // between jobs travel together: BEGIN with the first SAVEPOINT, each RELEASE with the
+    // next SAVEPOINT, and the last job's savepoint ends with the COMMIT.
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT job").await {
+        let _ = conn.execute("ROLLBACK").await;
         return Err((jobs.into_iter().map(|r| r.done).collect(), e));
     }
-    for request in jobs {
+    let count = jobs.len();
+    for (i, request) in jobs.into_iter().enumerate() {
         dones.push(request.done);
+        let last = i + 1 == count;
         let outcome = async {
-            conn.execute("SAVEPOINT job").await?;
             let result = (request.job)(&mut *conn).await;
-            let finish = if result.is_ok() {
-                "RELEASE SAVEPOINT job"
-            } else {
-                "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job"
+            let finish = match (result.is_ok(), last) {
+                (true, false) => "RELEASE SAVEPOINT job; SAVEPOINT job",
+                (false, false) => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job; SAVEPOINT job",
+                (true, true) => "RELEASE SAVEPOINT job; COMMIT",
+                (false, true) => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job; COMMIT",
             };
             conn.execute(finish).await?;
             Ok::<_, sqlx::Error>(result)
@@ -114,10 +120,6 @@ async fn commit(pool: &AnyPool, jobs: Vec<Request>) -> Result<Answers, Failure> 
                 return Err((dones, e));
             }
         }
-    }
-    if let Err(e) = conn.execute("COMMIT").await {
-        let _ = conn.execute("ROLLBACK").await;
-        return Err((dones, e));
     }
     Ok(dones.into_iter().zip(results).collect())
 }

@@ -321,3 +321,6 @@ pub struct Batch {
     pub params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
 }
+
+/// A token with its user and, when the project exists, the project and the user's role.
+pub type TokenProjectAccess = (Token, User, Option<(Project, Option<Role>)>);

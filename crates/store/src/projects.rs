@@ -38,6 +38,36 @@ fn project_from_row(row: &AnyRow) -> Result<Project, sqlx::Error> {
     })
 }
 
+/// Appends the condition that picks the project `reference` names (a numeric id or
+/// `namespace/path`, case-insensitive); false when it cannot name a project.
+fn push_project_match(sql: &mut Sql, reference: &str) -> bool {
+    if let Ok(id) = reference.parse::<i64>() {
+        sql.push("p.id = ").bind_i64(id);
+        return true;
+    }
+    match reference.split_once('/') {
+        Some((namespace, path)) if !path.contains('/') => {
+            sql.push("lower(p.namespace) = lower(")
+                .bind_str(namespace)
+                .push(") AND lower(p.path) = lower(")
+                .bind_str(path)
+                .push(")");
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A project with the caller's role, from a row that selected `PROJECT_COLUMNS` and
+/// `m.access_level`.
+fn access_from_row(row: &AnyRow) -> Result<(Project, Option<Role>), sqlx::Error> {
+    let level: Option<i64> = row.try_get("access_level")?;
+    Ok((
+        project_from_row(row)?,
+        level.and_then(Role::from_access_level),
+    ))
+}
+
 fn taken(namespace: &str, path: &str) -> String {
     format!("Project '{namespace}/{path}' has already been taken")
 }
@@ -127,28 +157,48 @@ impl ProjectRepo for SqlStore {
             .push(" AND (m.expires_at IS NULL OR m.expires_at > ")
             .bind_str(&crate::members::today())
             .push(") WHERE ");
-        if let Ok(id) = reference.parse::<i64>() {
-            sql.push("p.id = ").bind_i64(id);
-        } else {
-            match reference.split_once('/') {
-                Some((namespace, path)) if !path.contains('/') => {
-                    sql.push("lower(p.namespace) = lower(")
-                        .bind_str(namespace)
-                        .push(") AND lower(p.path) = lower(")
-                        .bind_str(path)
-                        .push(")");
-                }
-                _ => return Ok(None),
-            }
+        if !push_project_match(&mut sql, reference) {
+            return Ok(None);
         }
         let Some(row) = sql.build().fetch_optional(&self.reader).await? else {
             return Ok(None);
         };
-        let level: Option<i64> = row.try_get("access_level")?;
-        Ok(Some((
-            project_from_row(&row)?,
-            level.and_then(Role::from_access_level),
-        )))
+        Ok(Some(access_from_row(&row)?))
+    }
+
+    async fn token_project_access(
+        &self,
+        token_hash: &str,
+        reference: &str,
+    ) -> Result<Option<TokenProjectAccess>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(crate::tokens::TOKEN_COLUMNS)
+            .push(
+                ", u.id AS u_id, u.username AS u_username, u.name AS u_name, u.email AS u_email, \
+                 u.is_admin AS u_is_admin, u.is_bot AS u_is_bot, u.created_at AS u_created_at, ",
+            )
+            .push(PROJECT_COLUMNS)
+            .push(", m.access_level FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON ");
+        if !push_project_match(&mut sql, reference) {
+            sql.push("1 = 0");
+        }
+        sql.push(
+            " LEFT JOIN members m ON m.project_id = p.id AND m.user_id = t.user_id \
+             AND (m.expires_at IS NULL OR m.expires_at > ",
+        )
+        .bind_str(&crate::members::today())
+        .push(") WHERE t.token_hash = ")
+        .bind_str(token_hash);
+        let Some(row) = sql.build().fetch_optional(&self.reader).await? else {
+            return Ok(None);
+        };
+        let token = crate::tokens::token_from_row(&row)?;
+        let user = crate::users::user_from_prefixed_row(&row, "u_")?;
+        let project = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(access_from_row(&row)?),
+            None => None,
+        };
+        Ok(Some((token, user, project)))
     }
 
     async fn list_projects(

@@ -37,6 +37,14 @@ pub trait ProjectRepo {
         reference: &str,
         user_id: Option<i64>,
     ) -> Result<Option<(Project, Option<Role>)>>;
+    /// `find_token_by_hash` and `project_access` for the token's user, in one query: the
+    /// token (live or dead) with its user, and the project if it exists. None when no
+    /// token has this hash.
+    async fn token_project_access(
+        &self,
+        token_hash: &str,
+        reference: &str,
+    ) -> Result<Option<TokenProjectAccess>>;
     async fn list_projects(
         &self,
         filter: ProjectVisibilityFilter,

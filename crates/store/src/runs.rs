@@ -297,7 +297,8 @@ async fn insert_run(
 }
 
 impl SqlStore {
-    /// Loads full runs for the given rows: four queries for all of them, whatever their number.
+    /// Loads full runs for the given rows: one query for the latest metrics, params and tags
+    /// of all of them, whatever their number, and one more for dataset inputs if any has some.
     pub(crate) async fn load_runs(&self, infos: Vec<RunInfo>) -> Result<Vec<Run>, StoreError> {
         if infos.is_empty() {
             return Ok(Vec::new());
@@ -311,44 +312,80 @@ impl SqlStore {
             }
             sql.push(")");
         };
-        let mut metrics: HashMap<i64, Vec<Metric>> = HashMap::new();
-        let mut sql = Sql::new(
-            "SELECT run_id, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_id IN (",
+        // kind: 0 a latest metric, 1 a param, 2 a tag, 3 "has dataset inputs".
+        let mut sql = Sql::for_backend(
+            self.backend,
+            "SELECT run_id, CAST(0 AS BIGINT) AS kind, key, CAST(NULL AS TEXT) AS text_value,
+                    value, is_nan, timestamp, step
+             FROM latest_metrics WHERE run_id IN (",
         );
         ids(&mut sql);
-        sql.push(" ORDER BY key");
-        for row in sql.build().fetch_all(&self.reader).await? {
-            metrics
-                .entry(row.try_get("run_id")?)
-                .or_default()
-                .push(metric_from_row(&row)?);
-        }
-        let pairs = |table: &str| -> Sql {
-            let mut sql = Sql::new("SELECT run_id, key, value FROM ");
-            sql.push(table).push(" WHERE run_id IN (");
+        for (kind, table) in [(1, "run_params"), (2, "run_tags")] {
+            sql.push(&format!(
+                " UNION ALL SELECT run_id, CAST({kind} AS BIGINT), key, value,
+                    CAST(0 AS DOUBLE PRECISION), 0, 0, 0 FROM {table} WHERE run_id IN ("
+            ));
             ids(&mut sql);
-            sql.push(" ORDER BY key");
-            sql
-        };
-        let (params_sql, tags_sql) = (pairs("run_params"), pairs("run_tags"));
+        }
+        sql.push(
+            " UNION ALL SELECT DISTINCT run_id, CAST(3 AS BIGINT), '', CAST(NULL AS TEXT),
+                CAST(0 AS DOUBLE PRECISION), 0, 0, 0 FROM run_inputs WHERE run_id IN (",
+        );
+        ids(&mut sql);
+        sql.push(" ORDER BY kind, key");
+        let mut metrics: HashMap<i64, Vec<Metric>> = HashMap::new();
         let mut params: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-        for row in params_sql.build().fetch_all(&self.reader).await? {
-            params
-                .entry(row.try_get("run_id")?)
-                .or_default()
-                .push((row.try_get("key")?, row.try_get("value")?));
-        }
         let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-        for row in tags_sql.build().fetch_all(&self.reader).await? {
-            tags.entry(row.try_get("run_id")?)
-                .or_default()
-                .push((row.try_get("key")?, row.try_get("value")?));
+        let mut with_inputs = false;
+        for row in sql.build().fetch_all(&self.reader).await? {
+            let run_id: i64 = row.try_get("run_id")?;
+            match row.try_get::<i64, _>("kind")? {
+                0 => metrics
+                    .entry(run_id)
+                    .or_default()
+                    .push(metric_from_row(&row)?),
+                1 => params
+                    .entry(run_id)
+                    .or_default()
+                    .push((row.try_get("key")?, row.try_get("text_value")?)),
+                2 => tags
+                    .entry(run_id)
+                    .or_default()
+                    .push((row.try_get("key")?, row.try_get("text_value")?)),
+                _ => with_inputs = true,
+            }
         }
+        let mut inputs: HashMap<i64, Vec<DatasetInput>> = HashMap::new();
+        if with_inputs {
+            inputs = self.load_inputs(&infos).await?;
+        }
+        Ok(infos
+            .into_iter()
+            .map(|info| Run {
+                metrics: metrics.remove(&info.row_id).unwrap_or_default(),
+                params: params.remove(&info.row_id).unwrap_or_default(),
+                tags: tags.remove(&info.row_id).unwrap_or_default(),
+                inputs: inputs.remove(&info.row_id).unwrap_or_default(),
+                info,
+            })
+            .collect())
+    }
+
+    async fn load_inputs(
+        &self,
+        infos: &[RunInfo],
+    ) -> Result<HashMap<i64, Vec<DatasetInput>>, StoreError> {
         let mut sql = Sql::new(
             "SELECT ri.run_id, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
              FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id WHERE ri.run_id IN (",
         );
-        ids(&mut sql);
+        for (i, info) in infos.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_i64(info.row_id);
+        }
+        sql.push(")");
         sql.push(" ORDER BY d.id");
         let mut inputs: HashMap<i64, Vec<DatasetInput>> = HashMap::new();
         for row in sql.build().fetch_all(&self.reader).await? {
@@ -369,16 +406,7 @@ impl SqlStore {
                     tags,
                 });
         }
-        Ok(infos
-            .into_iter()
-            .map(|info| Run {
-                metrics: metrics.remove(&info.row_id).unwrap_or_default(),
-                params: params.remove(&info.row_id).unwrap_or_default(),
-                tags: tags.remove(&info.row_id).unwrap_or_default(),
-                inputs: inputs.remove(&info.row_id).unwrap_or_default(),
-                info,
-            })
-            .collect())
+        Ok(inputs)
     }
 
     pub(crate) async fn fetch_run_infos(&self, sql: &Sql) -> Result<Vec<RunInfo>, StoreError> {

@@ -40,6 +40,13 @@ impl Sql {
         sql
     }
 
+    /// Like `for_conn`, for a statement sent to one of the store's pools.
+    pub fn for_backend(backend: crate::Backend, text: &str) -> Self {
+        let mut sql = Sql::new(text);
+        sql.anonymous = backend == crate::Backend::Sqlite;
+        sql
+    }
+
     /// Appends trusted SQL text (never user input).
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);

@@ -10,10 +10,10 @@ use hangar_core::access::{Role, Scope};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-const TOKEN_COLUMNS: &str = "t.id AS token_id, t.user_id, t.project_id, t.name AS token_name, \
+pub(crate) const TOKEN_COLUMNS: &str = "t.id AS token_id, t.user_id, t.project_id, t.name AS token_name, \
      t.scope, t.expires_at, t.revoked, t.created_at AS token_created_at, t.last_used_at";
 
-fn token_from_row(row: &AnyRow) -> Result<Token, sqlx::Error> {
+pub(crate) fn token_from_row(row: &AnyRow) -> Result<Token, sqlx::Error> {
     Ok(Token {
         id: row.try_get("token_id")?,
         user_id: row.try_get("user_id")?,

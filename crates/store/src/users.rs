@@ -9,14 +9,20 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    user_from_prefixed_row(row, "")
+}
+
+/// The user columns, selected as `<prefix><column>` (a query that also selects a project).
+pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> Result<User, sqlx::Error> {
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        is_admin: flag(row, "is_admin")?,
-        is_bot: flag(row, "is_bot")?,
-        created_at: row.try_get("created_at")?,
+        id: row.try_get(column("id").as_str())?,
+        username: row.try_get(column("username").as_str())?,
+        name: row.try_get(column("name").as_str())?,
+        email: row.try_get(column("email").as_str())?,
+        is_admin: flag(row, &column("is_admin"))?,
+        is_bot: flag(row, &column("is_bot"))?,
+        created_at: row.try_get(column("created_at").as_str())?,
     })
 }
 

@@ -107,8 +107,9 @@ impl FromRequestParts<AppState> for Ctx {
             .find(|(k, _)| *k == "project")
             .map(|(_, v)| v.to_string())
             .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
-        let caller = auth::authenticate(state, &parts.headers).await?;
-        let grant = auth::authorize_project(state, &caller, &project, Action::ReadRegistry).await?;
+        let (caller, grant) =
+            auth::authenticate_for_project(state, &parts.headers, &project, Action::ReadRegistry)
+                .await?;
         Ok(Ctx {
             state: state.clone(),
             caller,

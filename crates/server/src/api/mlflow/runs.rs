@@ -118,13 +118,18 @@ fn run_not_found(id: &str) -> MlflowError {
 }
 
 /// The run named by `run_id` (or the legacy `run_uuid`) in the caller's project.
-pub async fn load_run_info(ctx: &Ctx, params: &Params) -> MlflowResult<RunInfo> {
-    let id = match params.string("run_id")?.filter(|s| !s.is_empty()) {
-        Some(id) => id,
+/// The run named by `run_id` (or the older `run_uuid`).
+fn run_id_param(params: &Params) -> MlflowResult<String> {
+    match params.string("run_id")?.filter(|s| !s.is_empty()) {
+        Some(id) => Ok(id),
         None => params
             .required_string("run_uuid")
-            .map_err(|_| super::request::missing("run_id"))?,
-    };
+            .map_err(|_| super::request::missing("run_id")),
+    }
+}
+
+pub async fn load_run_info(ctx: &Ctx, params: &Params) -> MlflowResult<RunInfo> {
+    let id = run_id_param(params)?;
     ctx.state
         .store
         .get_run_info(ctx.project_id(), &id)
@@ -287,13 +292,13 @@ pub async fn create_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 }
 
 pub async fn get_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
-    let info = load_run_info(&ctx, &params).await?;
+    let id = run_id_param(&params)?;
     let run = ctx
         .state
         .store
-        .get_run(ctx.project_id(), &info.run_uuid)
+        .get_run(ctx.project_id(), &id)
         .await?
-        .ok_or_else(|| run_not_found(&info.run_uuid))?;
+        .ok_or_else(|| run_not_found(&id))?;
     Ok(Json(json!({"run": run_json(&run)})))
 }
 
