@@ -212,18 +212,20 @@ pub(crate) fn search_sql(
     paging: Paging,
 ) -> Result<Sql, StoreError> {
     let mut sql = Sql::new("SELECT ");
+    // The experiments first, then their runs through the (experiment_id, start_time) index:
+    // filtering on the project's runs instead reads every run of the project.
     sql.push(RUN_COLUMNS)
         .push(RUN_FROM)
-        .push(" WHERE r.project_id = ")
-        .bind_i64(project_id);
-    sql.push(" AND e.iid IN (");
+        .push(" WHERE r.experiment_id IN (SELECT id FROM experiments WHERE project_id = ")
+        .bind_i64(project_id)
+        .push(" AND iid IN (");
     for (i, iid) in experiment_iids.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
         sql.bind_i64(*iid);
     }
-    sql.push(")");
+    sql.push("))");
     match view {
         ViewType::ActiveOnly => {
             sql.push(" AND r.lifecycle_stage = 'active'");

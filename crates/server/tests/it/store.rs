@@ -746,3 +746,56 @@ async fn project_access_resolves_ids_paths_and_roles() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn token_project_access_matches_its_two_parts() {
+    on_each_backend(|app| async move {
+        let (owner, project) = owner_and_project(&app).await;
+        let (bob, _) = app.user("bob", false).await;
+        let owner_secret = app.token(&owner, Scope::Api).await;
+        let bob_secret = app.token(&bob, Scope::ReadApi).await;
+        let hash = hangar_core::token::hash;
+        let id = project.id.to_string();
+        for (secret, user, reference) in [
+            (&owner_secret, &owner, id.as_str()),
+            (&owner_secret, &owner, "team/VISION"),
+            (&bob_secret, &bob, id.as_str()),
+            (&bob_secret, &bob, "team/none"),
+            (&bob_secret, &bob, "a/b/c"),
+        ] {
+            let (token, found_user, access) = app
+                .store
+                .token_project_access(&hash(secret), reference)
+                .await
+                .unwrap()
+                .expect("the token exists");
+            let (alone, alone_user) = app
+                .store
+                .find_token_by_hash(&hash(secret))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((token.id, token.scope), (alone.id, alone.scope));
+            assert_eq!(found_user.id, user.id);
+            assert_eq!(found_user.username, alone_user.username);
+            let expected = app
+                .store
+                .project_access(reference, Some(user.id))
+                .await
+                .unwrap();
+            assert_eq!(
+                access.map(|(p, role)| (p.id, p.visibility, role)),
+                expected.map(|(p, role)| (p.id, p.visibility, role)),
+                "{reference}"
+            );
+        }
+        assert!(
+            app.store
+                .token_project_access(&hash("glpat-unknown"), &id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    })
+    .await;
+}
