@@ -18,10 +18,12 @@ Workloads (sizes in brackets are --quick's):
                 p50 of 5 [3] fetches and the server's RSS growth while fetching
   idle RSS      VmRSS of the server's whole process tree after start-up and a warm-up
 
-The write workloads use a small asyncio HTTP/1.1 keep-alive client so that every call carries
-new points (MLflow's metrics table has a primary key over (run, key, timestamp, step, value),
-so re-sending one fixed body would measure its duplicate-handling path, not inserts); the
-read workloads with a fixed request use oha.
+The write workloads use hangar-loadgen (crates/loadgen: Rust, hyper, one HTTP/1.1 keep-alive
+connection per client) so that every call carries new points (MLflow's metrics table has a
+primary key over (run, key, timestamp, step, value), so re-sending one fixed body would measure
+its duplicate-handling path, not inserts) and so that the client takes little of the CPU the
+servers need; the read workloads with a fixed request use oha. The search set is seeded by a
+small asyncio client, untimed.
 """
 
 from __future__ import annotations
@@ -584,100 +586,56 @@ def batch_template(run_id: str) -> bytes:
     return ('{"run_id":"%s","metrics":[%s]}' % (run_id, ",".join(points))).encode()
 
 
-def wl_log_batch(srv: Server, clients: int, duration: float) -> dict:
+def run_loadgen(args, srv: Server, workload: list[str], clients: int, duration: float) -> dict:
+    """hangar-loadgen's JSON summary of one write workload against srv."""
+    cmd = [args.loadgen, "--port", str(srv.port), "--clients", str(clients), "--duration", str(duration)]
+    for k, v in srv.headers.items():
+        cmd += ["--header", f"{k}: {v}"]
+    cmd += workload
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    STARTED.append(proc)
+    try:
+        out, err = proc.communicate(timeout=duration + REQUEST_TIMEOUT + 30)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        raise RuntimeError("hangar-loadgen did not finish in time")
+    finally:
+        if proc in STARTED:
+            STARTED.remove(proc)
+    if proc.returncode != 0:
+        raise RuntimeError(f"hangar-loadgen exited {proc.returncode}: {err.decode(errors='replace')[:500]}")
+    return json.loads(out)
+
+
+def wl_log_batch(args, srv: Server, clients: int, duration: float) -> dict:
     exp = create_experiment(srv, f"bench-log-batch-{clients}")
     runs = [create_run(srv, exp, f"lb-{clients}-{i}") for i in range(clients)]
-    templates = [batch_template(r) for r in runs]
     path = API + "/runs/log-batch"
-    for t in templates:  # warm-up, untimed: one call per run (steps 0..99)
-        srv.api.raw("POST", path, t.replace(b"@R@", b"").replace(b"@T@", str(int(time.time() * 1000)).encode()))
+    for run in runs:  # warm-up, untimed: one call per run (steps 0..99); the load starts at 100
+        srv.api.raw("POST", path, batch_template(run).replace(b"@R@", b"").replace(
+            b"@T@", str(int(time.time() * 1000)).encode()))
     srv.api.close()
-    stats = Stats()
-
-    async def client(i, conn, deadline, st):
-        r = 1
-        while time.perf_counter() < deadline:
-            body = templates[i].replace(b"@R@", str(r).encode()).replace(
-                b"@T@", str(int(time.time() * 1000)).encode())
-            r += 1
-            t = time.perf_counter()
-            status, data = await conn.request("POST", path, body)
-            st.record("POST", path, body, status, data, time.perf_counter() - t, units=1000)
-
-    asyncio.run(run_clients(clients, duration, srv.port, srv.headers, client, stats))
-    out = stats.summary("points")
-    out["clients"] = clients
-    return out
+    return run_loadgen(args, srv, ["log-batch", "--runs", ",".join(runs), "--first-block", "1"],
+                       clients, duration)
 
 
-def wl_log_metric(srv: Server, clients: int, duration: float) -> dict:
+def wl_log_metric(args, srv: Server, clients: int, duration: float) -> dict:
     exp = create_experiment(srv, f"bench-log-metric-{clients}")
     runs = [create_run(srv, exp, f"lm-{i}") for i in range(clients)]
-    path = API + "/runs/log-metric"
     for run in runs:  # warm-up, untimed
         srv.api.call("POST", "/runs/log-metric", {"run_id": run, "key": "warmup", "value": 0.0,
                                                   "timestamp": int(time.time() * 1000), "step": 0})
     srv.api.close()
-    stats = Stats()
-
-    async def client(i, conn, deadline, st):
-        run = runs[i]
-        step = 0
-        while time.perf_counter() < deadline:
-            body = ('{"run_uuid":"%s","run_id":"%s","key":"loss","value":%r,"timestamp":%d,"step":%d}'
-                    % (run, run, 1.0 / (step + 1), int(time.time() * 1000), step)).encode()
-            step += 1
-            t = time.perf_counter()
-            status, data = await conn.request("POST", path, body)
-            st.record("POST", path, body, status, data, time.perf_counter() - t)
-
-    asyncio.run(run_clients(clients, duration, srv.port, srv.headers, client, stats))
-    out = stats.summary("requests")
-    out["clients"] = clients
-    return out
+    return run_loadgen(args, srv, ["log-metric", "--runs", ",".join(runs)], clients, duration)
 
 
-def wl_run_mix(srv: Server, clients: int, duration: float) -> dict:
+def wl_run_mix(args, srv: Server, clients: int, duration: float) -> dict:
     exp = create_experiment(srv, "bench-run-mix")
-    create_path = API + "/runs/create"
     for i in range(3):  # warm-up, untimed
         run = create_run(srv, exp, f"mix-warmup-{i}")
         srv.api.call("GET", "/runs/get", params={"run_id": run, "run_uuid": run})
     srv.api.close()
-    stats = Stats()
-
-    async def client(i, conn, deadline, st):
-        n = 0
-        while time.perf_counter() < deadline:
-            name = f"mix-{i}-{n}"
-            n += 1
-            body = json.dumps({
-                "experiment_id": exp, "user_id": "bench", "run_name": name,
-                "start_time": int(time.time() * 1000),
-                "tags": [{"key": "mlflow.user", "value": "bench"},
-                         {"key": "mlflow.source.name", "value": "bench.py"},
-                         {"key": "mlflow.source.type", "value": "LOCAL"},
-                         {"key": "mlflow.runName", "value": name}],
-            }).encode()
-            t = time.perf_counter()
-            status, data = await conn.request("POST", create_path, body)
-            if not st.record("POST", create_path, body, status, data, time.perf_counter() - t):
-                continue
-            try:
-                info = json.loads(data)["run"]["info"]
-                run_id = info.get("run_id") or info["run_uuid"]
-            except (ValueError, KeyError, TypeError):
-                st.record("POST", create_path, body, 599, b"unparseable runs/create response: " + data[:300], 0)
-                continue
-            get_path = f"{API}/runs/get?run_id={run_id}&run_uuid={run_id}"
-            t = time.perf_counter()
-            status, data = await conn.request("GET", get_path)
-            st.record("GET", get_path, None, status, data, time.perf_counter() - t)
-
-    asyncio.run(run_clients(clients, duration, srv.port, srv.headers, client, stats))
-    out = stats.summary("ops")
-    out["clients"] = clients
-    return out
+    return run_loadgen(args, srv, ["run-mix", "--experiment", exp], clients, duration)
 
 
 def seed_search_runs(srv: Server, exp: str, start: int, end: int, timeout: float) -> dict:
@@ -973,10 +931,10 @@ def bench_server(args, srv: Server, sizes: dict, note) -> dict:
         return r
 
     step("idle_rss", idle_rss, srv)
-    step("log_batch_c1", wl_log_batch, srv, 1, q["duration"])
-    step("log_batch_c8", wl_log_batch, srv, 8, q["duration"])
-    step("log_metric_c16", wl_log_metric, srv, 16, q["duration"])
-    step("run_mix_c8", wl_run_mix, srv, 8, q["duration"])
+    step("log_batch_c1", wl_log_batch, args, srv, 1, q["duration"])
+    step("log_batch_c8", wl_log_batch, args, srv, 8, q["duration"])
+    step("log_metric_c16", wl_log_metric, args, srv, 16, q["duration"])
+    step("run_mix_c8", wl_run_mix, args, srv, 8, q["duration"])
     step("history", wl_history, srv, q["history_points"], q["history_reps"], q["seed_timeout"])
     # Search: one experiment grown from the small size to the large one.
     try:
@@ -1292,6 +1250,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hangar-bin", required=True)
     ap.add_argument("--oha", required=True)
+    ap.add_argument("--loadgen", required=True, help="the hangar-loadgen binary (crates/loadgen)")
     ap.add_argument("--mlflow", help="the `mlflow` executable of a venv with mlflow's server")
     ap.add_argument("--fml", help="FastTrackML's `fml` binary")
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
@@ -1408,7 +1367,7 @@ def main() -> int:
                                                     if k not in ("startup_s", "load_avg_at_start")))
     if "hangar_postgres" in plan:
         print("  Hangar-PostgreSQL's idle RSS is Hangar's alone, not the PostgreSQL server's.")
-    print("Method: write workloads with a Python asyncio keep-alive client (new points every call); "
+    print("Method: write workloads with hangar-loadgen (Rust, keep-alive, new points every call); "
           "search with oha, 1 client;\n  MLflow runs `mlflow server --workers 1`; all servers one at a "
           "time on 127.0.0.1, each on a fresh data folder.")
     if notes:
