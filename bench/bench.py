@@ -17,6 +17,11 @@ Workloads (sizes in brackets are --quick's):
                 as the MLflow client does (max_results=25000, following next_page_token);
                 p50 of 5 [3] fetches and the server's RSS growth while fetching
   idle RSS      VmRSS of the server's whole process tree after start-up and a warm-up
+  registry      (Hangar and MLflow; FastTrackML has no registry) model-versions/create of 250
+                [50] versions of one model from 1 client, then 250 [50] more from 8 clients;
+                model-versions/get and registered-models/get-latest-versions at 8 clients
+                (oha) on that model and, for comparison, on a model with one version;
+                model-versions/search of all its versions (one page), 1 client
 
 The write workloads use hangar-loadgen (crates/loadgen: Rust, hyper, one HTTP/1.1 keep-alive
 connection per client) so that every call carries new points (MLflow's metrics table has a
@@ -808,6 +813,61 @@ def wl_search(args, srv: Server, exp: str, n_runs: int, duration: float) -> dict
     return out
 
 
+REGISTRY_MODEL = "bench-registry"
+REGISTRY_SMALL_MODEL = "bench-registry-one"
+
+
+def registry_model(srv: Server, name: str) -> None:
+    """Creates the registered model unless it exists."""
+    try:
+        srv.api.call("POST", "/registered-models/create", {"name": name})
+    except Exception as e:  # noqa: BLE001 - an existing model is fine
+        if "RESOURCE_ALREADY_EXISTS" not in str(e):
+            raise
+
+
+def wl_registry_create(args, srv: Server, clients: int, count: int, duration: float) -> dict:
+    """`count` model-versions/create calls on one model, shared by `clients` clients."""
+    registry_model(srv, REGISTRY_MODEL)
+    srv.api.close()
+    out = run_loadgen(args, srv, ["create-versions", "--model", REGISTRY_MODEL, "--count", str(count)],
+                      clients, duration)
+    if out.get("versions", 0) < count:
+        out["notes"] = [f"only {out.get('versions', 0)} of {count} versions created in {duration:.0f}s"]
+    return out
+
+
+def wl_registry_read(args, srv: Server, what: str, model: str, duration: float) -> dict:
+    """8 clients reading one version (`get`) or the latest version (`latest`) of `model`."""
+    if model == REGISTRY_SMALL_MODEL:
+        registry_model(srv, model)
+        found = srv.api.call("GET", "/model-versions/search", params={"filter": f"name='{model}'"})
+        if not found.get("model_versions"):
+            srv.api.call("POST", "/model-versions/create", {"name": model, "source": "s3://bench/model"})
+    srv.api.close()
+    if what == "get":
+        path = f"{API}/model-versions/get?name={urllib.parse.quote(model)}&version=1"
+        out = run_oha(args, srv, "GET", path, None, 8, duration)
+    else:
+        body = json.dumps({"name": model}).encode()
+        out = run_oha(args, srv, "POST", f"{API}/registered-models/get-latest-versions", body, 8, duration)
+    versions = srv.api.call("GET", "/model-versions/search",
+                            params={"filter": f"name='{model}'", "max_results": 1000})
+    out["versions_of_model"] = len(versions.get("model_versions", []))
+    return out
+
+
+def wl_registry_search(args, srv: Server, duration: float) -> dict:
+    """model-versions/search for every version of the bench model (one page), 1 client."""
+    query = urllib.parse.urlencode({"filter": f"name='{REGISTRY_MODEL}'", "max_results": 1000})
+    path = f"{API}/model-versions/search?{query}"
+    check = srv.api.call("GET", "/model-versions/search",
+                         params={"filter": f"name='{REGISTRY_MODEL}'", "max_results": 1000})
+    out = run_oha(args, srv, "GET", path, None, 1, duration)
+    out["returned"] = len(check.get("model_versions", []))
+    return out
+
+
 def wl_history(srv: Server, points: int, reps: int, seed_timeout: float) -> dict:
     exp = create_experiment(srv, "bench-history")
     run = create_run(srv, exp, "history")
@@ -936,6 +996,13 @@ def bench_server(args, srv: Server, sizes: dict, note) -> dict:
     step("log_metric_c16", wl_log_metric, args, srv, 16, q["duration"])
     step("run_mix_c8", wl_run_mix, args, srv, 8, q["duration"])
     step("history", wl_history, srv, q["history_points"], q["history_reps"], q["seed_timeout"])
+    if srv.key != "fasttrackml":  # FastTrackML has no model registry
+        step("registry_create_c1", wl_registry_create, args, srv, 1, q["registry_versions"] // 2, q["registry_duration"])
+        step("registry_create_c8", wl_registry_create, args, srv, 8, q["registry_versions"] // 2, q["registry_duration"])
+        step("registry_get_c8", wl_registry_read, args, srv, "get", REGISTRY_MODEL, q["duration"])
+        step("registry_latest_c8", wl_registry_read, args, srv, "latest", REGISTRY_MODEL, q["duration"])
+        step("registry_latest_one_c8", wl_registry_read, args, srv, "latest", REGISTRY_SMALL_MODEL, q["duration"])
+        step("registry_search", wl_registry_search, args, srv, q["search_duration"])
     # Search: one experiment grown from the small size to the large one.
     try:
         exp = create_experiment(srv, "bench-search")
@@ -1024,6 +1091,7 @@ def _v(x, default):
 
 def workloads(sizes):
     s_small, s_large, hp = sizes["search_small"], sizes["search_large"], sizes["history_points"]
+    rv = sizes["registry_versions"]
 
     def get(key, field):
         return lambda res: (res.get(key) or {}).get(field)
@@ -1093,6 +1161,30 @@ def workloads(sizes):
              target=("≤ 0.2 s, RSS growth ≤ 32 MB",
                      lambda res: _v(get("history", "p50_s")(res), 1e9) <= 0.2
                      and _v(get("history", "rss_growth_mb")(res), 1e9) <= 32)),
+        dict(key="registry_create_c1", title=f"model-versions/create, 1 client ({rv // 2:,} versions of one model)",
+             unit="versions/s", value=get("registry_create_c1", "versions_per_s"), higher=True, fmt=fmt_n,
+             detail=detail_rate("registry_create_c1"),
+             target=("≥ 200 versions/s", lambda res: _v(get("registry_create_c1", "versions_per_s")(res), 0) >= 200)),
+        dict(key="registry_create_c8", title=f"model-versions/create, 8 clients ({rv // 2:,} more versions)",
+             unit="versions/s", value=get("registry_create_c8", "versions_per_s"), higher=True, fmt=fmt_n,
+             detail=detail_rate("registry_create_c8"),
+             target=("≥ 1,500 versions/s", lambda res: _v(get("registry_create_c8", "versions_per_s")(res), 0) >= 1500)),
+        dict(key="registry_get_c8", title=f"model-versions/get, 8 clients, model of {rv:,} versions", unit="req/s",
+             value=get("registry_get_c8", "requests_per_s"), higher=True, fmt=fmt_n,
+             detail=detail_rate("registry_get_c8"),
+             target=("≥ 10,000 req/s", lambda res: _v(get("registry_get_c8", "requests_per_s")(res), 0) >= 10_000)),
+        dict(key="registry_latest_c8", title=f"get-latest-versions, 8 clients, model of {rv:,} versions",
+             unit="req/s", value=get("registry_latest_c8", "requests_per_s"), higher=True, fmt=fmt_n,
+             detail=lambda res: detail_rate("registry_latest_c8")(res) + (
+                 f"; 1-version model: {fmt_n(get('registry_latest_one_c8', 'requests_per_s')(res))} req/s"
+                 if get("registry_latest_one_c8", "requests_per_s")(res) else ""),
+             target=("cost independent of the version count (≥ 0.8× the 1-version model's rate)",
+                     lambda res: _v(get("registry_latest_c8", "requests_per_s")(res), 0)
+                     >= 0.8 * _v(get("registry_latest_one_c8", "requests_per_s")(res), 1e12))),
+        dict(key="registry_search", title=f"model-versions/search of all {rv:,} versions of a model (p50)", unit="",
+             value=get("registry_search", "p50_ms"), higher=False, fmt=fmt_ms,
+             detail=detail_search("registry_search"),
+             target=("faster than MLflow", lambda res: True)),
         dict(key="idle_rss", title="idle RSS (whole process tree)", unit="MB",
              value=get("idle_rss", "rss_mb"), higher=False, fmt=lambda v: "—" if v is None else f"{v:,.1f} MB",
              detail=detail_rss,
@@ -1285,11 +1377,11 @@ def main() -> int:
     if args.quick:
         sizes = dict(duration=4.0, search_small=300, search_large=1500, search_duration=3.0,
                      history_points=10_000, history_reps=3, seed_timeout=120.0,
-                     http_seed_budget=60.0)
+                     http_seed_budget=60.0, registry_versions=100, registry_duration=30.0)
     else:
         sizes = dict(duration=15.0, search_small=2000, search_large=20000, search_duration=10.0,
                      history_points=100_000, history_reps=5, seed_timeout=900.0,
-                     http_seed_budget=240.0)
+                     http_seed_budget=240.0, registry_versions=500, registry_duration=120.0)
     if args.duration:
         sizes["duration"] = args.duration
     if args.http_seed_budget is not None:

@@ -76,3 +76,48 @@ def test_unknown_token_fails(tracking_uri):
     # gitlab-mlops wraps the MLflow client's error; Hangar answered 401 UNAUTHENTICATED.
     cause = ei.value.__cause__ or ei.value.__context__
     assert isinstance(cause, RestException) and cause.error_code == "UNAUTHENTICATED"
+
+
+def test_models_and_versions(tracking_uri, admin_token, client):
+    c = Client(tracking_uri=tracking_uri, gitlab_token=admin_token)
+    model = c.create_model("mlops-model", description="from gitlab-mlops")
+    assert model.name == "mlops-model"
+    assert c.get_model("mlops-model").description == "from gitlab-mlops"
+    assert c.get_model(unique("missing")) is None
+    assert model.get_latest_version() is None
+    # The model's default experiment, as GitLab names it.
+    assert model.get_experiment() is not None
+
+    # No source at all: the version gets its own candidate run.
+    v1 = model.create_version(description="first")
+    assert v1.version == "1.0.0" and v1.run_id
+    v1.log_param("alpha", 0.5)
+    v1.log_metric("accuracy", 0.91, step=1)
+    assert v1.get_params() == {"alpha": "0.5"}
+    assert v1.get_metrics() == {"accuracy": 0.91}
+    assert client.get_run(v1.run_id).info.experiment_id == model.get_experiment().id
+
+    # An explicit semver, and a run promoted with `runs:/<id>` as the source.
+    run = client.create_run(model.get_experiment().id)
+    v2 = model.create_version(version="1.2.0", run_id=run.info.run_id, tags={"k": "v"})
+    assert v2.version == "1.2.0" and v2.run_id == run.info.run_id
+    assert v2.tags["k"] == "v"
+    with pytest.raises(ValueError):
+        model.create_version(version="v1.3")
+    with pytest.raises((MlopsError, RestException)):
+        model.create_version(version="1.2.0")
+
+    latest = model.get_latest_version()
+    assert latest.version == "1.2.0" and latest.run_id == run.info.run_id
+    got = c.get_model_version("mlops-model", "1.0.0")
+    assert got.version == "1.0.0" and got.description == "first"
+    assert model.create_version().version == "1.2.1"
+
+
+def test_version_created_in_a_ci_job_carries_the_job(tracking_uri, admin_token, monkeypatch, client):
+    monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.setenv("CI_JOB_ID", "4711")
+    c = Client(tracking_uri=tracking_uri, gitlab_token=admin_token)
+    v = c.create_model("ci-model").create_version()
+    assert v.tags["gitlab.CI_JOB_ID"] == "4711"
+    assert client.get_model_version("ci-model", "1").tags["gitlab.CI_JOB_ID"] == "4711"

@@ -6,12 +6,16 @@
 //! - [`names`]: validation of user-chosen names (projects, users, MLflow keys).
 //! - [`page`]: opaque page tokens as the MLflow client expects them.
 //! - [`filter`]: the MLflow search filter and `order_by` grammar.
+//! - [`semver`]: model versions' semantic versions: validation, precedence, the next version.
+//! - [`registry`]: the registry's names: models, aliases, stages, `version` references.
 
 pub mod access;
 pub mod filter;
 pub mod names;
 pub mod page;
 pub mod password;
+pub mod registry;
+pub mod semver;
 pub mod token;
 
 /// Milliseconds since the Unix epoch, the unit MLflow uses for every timestamp.

@@ -10,6 +10,8 @@
 mod stats;
 mod workload;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -61,6 +63,14 @@ enum Workload {
         #[arg(long)]
         experiment: String,
     },
+    /// model-versions/create on one registered model, `count` versions in all (shared by the
+    /// clients) or until the duration ends.
+    CreateVersions {
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        count: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,10 +101,15 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli, headers: Vec<(String, String)>) -> anyhow::Result<serde_json::Value> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(cli.duration);
+    let remaining = Arc::new(AtomicU64::new(match cli.workload {
+        Workload::CreateVersions { count, .. } => count,
+        _ => u64::MAX,
+    }));
     let mut tasks = tokio::task::JoinSet::new();
     for client in 0..cli.clients {
         let conn = Conn::new(cli.port, headers.clone(), cli.api.clone());
         let workload = cli.workload.clone();
+        let remaining = remaining.clone();
         tasks.spawn(async move {
             let mut stats = Stats::default();
             match workload {
@@ -108,6 +123,9 @@ async fn run(cli: Cli, headers: Vec<(String, String)>) -> anyhow::Result<serde_j
                 Workload::RunMix { experiment } => {
                     workload::run_mix(conn, &experiment, client, deadline, &mut stats).await
                 }
+                Workload::CreateVersions { model, .. } => {
+                    workload::create_versions(conn, &model, &remaining, deadline, &mut stats).await
+                }
             }
             stats
         });
@@ -120,6 +138,7 @@ async fn run(cli: Cli, headers: Vec<(String, String)>) -> anyhow::Result<serde_j
         Workload::LogBatch { .. } => "points",
         Workload::LogMetric { .. } => "requests",
         Workload::RunMix { .. } => "ops",
+        Workload::CreateVersions { .. } => "versions",
     };
     Ok(total.summary(unit, start.elapsed(), cli.clients))
 }

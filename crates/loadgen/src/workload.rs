@@ -1,6 +1,7 @@
 //! One client's loop per workload, and the keep-alive connection it drives.
 
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -218,6 +219,31 @@ pub async fn run_mix(
             Method::GET,
             &format!("/runs/get?run_id={run}&run_uuid={run}"),
             None,
+            1,
+        )
+        .await;
+    }
+}
+
+/// Versions of one model until `remaining` (shared by all clients) runs out.
+pub async fn create_versions(
+    mut conn: Conn,
+    model: &str,
+    remaining: &AtomicU64,
+    deadline: Instant,
+    stats: &mut Stats,
+) {
+    let body = Bytes::from(json!({"name": model, "source": "s3://bench/model"}).to_string());
+    while Instant::now() < deadline
+        && remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    {
+        conn.call(
+            stats,
+            Method::POST,
+            "/model-versions/create",
+            Some(body.clone()),
             1,
         )
         .await;

@@ -6,8 +6,8 @@ use crate::sql::{Arg, Sql};
 use crate::{ExperimentRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 const EXPERIMENT_COLUMNS: &str = "e.id, e.project_id, e.iid, e.name, e.artifact_location, \
@@ -31,6 +31,53 @@ fn experiment_from_row(row: &AnyRow) -> Result<(i64, Experiment), sqlx::Error> {
 
 fn already_exists(name: &str) -> String {
     format!("Experiment(name={name}) already exists.")
+}
+
+/// Inserts an experiment with the project's next iid: (row id, iid, artifact location).
+pub(crate) async fn insert_experiment(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    experiment: &NewExperiment,
+    now: i64,
+) -> Result<(i64, i64, String), StoreError> {
+    // Bumping the counter locks the project row until commit, so iids never collide.
+    let iid: i64 = sqlx::query_scalar(
+        "UPDATE projects SET last_experiment_iid = last_experiment_iid + 1 WHERE id = $1
+         RETURNING last_experiment_iid",
+    )
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let location = experiment
+        .artifact_location
+        .clone()
+        .unwrap_or_else(|| format!("mlflow-artifacts:/{iid}"));
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO experiments (project_id, iid, name, artifact_location, lifecycle_stage,
+             creation_time, last_update_time)
+         VALUES ($1, $2, $3, $4, 'active', $5, $5) RETURNING id",
+    )
+    .bind(project_id)
+    .bind(iid)
+    .bind(&experiment.name)
+    .bind(&location)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(conflict(already_exists(&experiment.name)))?;
+    for (key, value) in &experiment.tags {
+        sqlx::query(
+            "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
+             ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(id)
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok((id, iid, location))
 }
 
 impl SqlStore {
@@ -64,6 +111,30 @@ impl SqlStore {
             experiment.tags = tags.remove(id).unwrap_or_default();
         }
         Ok(experiments.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// A model's default experiment lives and dies with the model (as in GitLab).
+    async fn refuse_model_experiment(
+        &self,
+        project_id: i64,
+        iid: i64,
+        action: &str,
+    ) -> Result<(), StoreError> {
+        let model: Option<String> = sqlx::query_scalar(
+            "SELECT m.name FROM registered_models m JOIN experiments e ON e.id = m.experiment_id
+             WHERE e.project_id = $1 AND e.iid = $2",
+        )
+        .bind(project_id)
+        .bind(iid)
+        .fetch_optional(&self.reader)
+        .await?;
+        match model {
+            Some(name) => Err(StoreError::Invalid(format!(
+                "Experiment {iid} is the default experiment of the registered model '{name}' and \
+                 cannot be {action} on its own; rename or delete the model instead."
+            ))),
+            None => Ok(()),
+        }
     }
 
     async fn experiment_row_id(&self, project_id: i64, iid: i64) -> Result<i64, StoreError> {
@@ -213,43 +284,7 @@ impl ExperimentRepo for SqlStore {
     ) -> Result<Experiment, StoreError> {
         let now = hangar_core::now_millis();
         let mut tx = self.writer.begin().await?;
-        // Bumping the counter locks the project row until commit, so iids never collide.
-        let iid: i64 = sqlx::query_scalar(
-            "UPDATE projects SET last_experiment_iid = last_experiment_iid + 1 WHERE id = $1
-             RETURNING last_experiment_iid",
-        )
-        .bind(project_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let location = experiment
-            .artifact_location
-            .clone()
-            .unwrap_or_else(|| format!("mlflow-artifacts:/{iid}"));
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO experiments (project_id, iid, name, artifact_location, lifecycle_stage,
-                 creation_time, last_update_time)
-             VALUES ($1, $2, $3, $4, 'active', $5, $5) RETURNING id",
-        )
-        .bind(project_id)
-        .bind(iid)
-        .bind(&experiment.name)
-        .bind(&location)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(conflict(already_exists(&experiment.name)))?;
-        for (key, value) in &experiment.tags {
-            sqlx::query(
-                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(id)
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let (_, iid, location) = insert_experiment(&mut tx, project_id, &experiment, now).await?;
         tx.commit().await?;
         let mut tags = experiment.tags;
         tags.sort();
@@ -341,6 +376,8 @@ impl ExperimentRepo for SqlStore {
         iid: i64,
         new_name: &str,
     ) -> Result<(), StoreError> {
+        self.refuse_model_experiment(project_id, iid, "renamed")
+            .await?;
         let done = sqlx::query(
             "UPDATE experiments SET name = $1, last_update_time = $2 WHERE project_id = $3 AND iid = $4",
         )
@@ -363,6 +400,10 @@ impl ExperimentRepo for SqlStore {
         iid: i64,
         stage: LifecycleStage,
     ) -> Result<(), StoreError> {
+        if stage == LifecycleStage::Deleted {
+            self.refuse_model_experiment(project_id, iid, "deleted")
+                .await?;
+        }
         let done = sqlx::query(
             "UPDATE experiments SET lifecycle_stage = $1, last_update_time = $2 WHERE project_id = $3 AND iid = $4",
         )

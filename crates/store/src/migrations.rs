@@ -24,6 +24,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_history_index.sql"),
         include_str!("../migrations/postgres/0003_history_index.sql"),
     ),
+    (
+        4,
+        "registry",
+        include_str!("../migrations/sqlite/0004_registry.sql"),
+        include_str!("../migrations/postgres/0004_registry.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {

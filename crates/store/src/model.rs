@@ -324,3 +324,83 @@ pub struct Batch {
 
 /// A token with its user and, when the project exists, the project and the user's role.
 pub type TokenProjectAccess = (Token, User, Option<(Project, Option<Role>)>);
+
+/// A registered model with its tags, user aliases and latest version (highest semver).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredModel {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub description: String,
+    pub user_id: String,
+    /// The `iid` of its default experiment `[model]<name>`.
+    pub experiment_iid: i64,
+    pub creation_time: i64,
+    pub last_updated_time: i64,
+    pub tags: Vec<(String, String)>,
+    /// User aliases with the number of the version each names.
+    pub aliases: Vec<(String, i64)>,
+    pub latest: Option<Box<ModelVersion>>,
+    /// How many live versions it has.
+    pub version_count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRegisteredModel {
+    pub name: String,
+    pub description: String,
+    pub user_id: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A live model version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVersion {
+    /// The global version id.
+    pub id: i64,
+    pub model_id: i64,
+    pub model_name: String,
+    /// MLflow's per-model `version`.
+    pub number: i64,
+    pub semver: String,
+    pub description: String,
+    pub user_id: String,
+    pub source: String,
+    pub storage_location: String,
+    /// The candidate's MLflow `run_id`.
+    pub run_uuid: Option<String>,
+    pub run_link: String,
+    pub model_uuid: String,
+    pub stage: hangar_core::registry::Stage,
+    pub creation_time: i64,
+    pub last_updated_time: i64,
+    pub tags: Vec<(String, String)>,
+    /// User aliases (the semver, the first alias on the wire, is not among them).
+    pub aliases: Vec<String>,
+}
+
+/// Where a new version's files are, relative to its candidate unless fixed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VersionStorage {
+    /// Under the candidate's artifact root, at this path ("" = the root).
+    Candidate(String),
+    /// Exactly here (a logged model's artifacts).
+    Fixed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewModelVersion {
+    /// An explicit semver (already validated); otherwise the next patch.
+    pub semver: Option<String>,
+    pub description: String,
+    pub user_id: String,
+    pub source: String,
+    /// A run of the project to promote; without one a fresh candidate is created in the
+    /// model's default experiment.
+    pub run_uuid: Option<String>,
+    pub run_link: String,
+    pub model_uuid: String,
+    /// The version's tags; `gitlab.version` is set to the semver whatever is given.
+    pub tags: Vec<(String, String)>,
+    pub storage: VersionStorage,
+}

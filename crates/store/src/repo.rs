@@ -170,10 +170,135 @@ pub trait RunRepo {
     ) -> Result<Vec<Run>>;
 }
 
+#[async_trait]
+pub trait RegisteredModelRepo {
+    /// Creates the model and its default experiment `[model]<name>` in one transaction.
+    async fn create_registered_model(
+        &self,
+        project_id: i64,
+        model: NewRegisteredModel,
+    ) -> Result<RegisteredModel>;
+    async fn get_registered_model(
+        &self,
+        project_id: i64,
+        name: &str,
+    ) -> Result<Option<RegisteredModel>>;
+    /// One page; prompts (tag `mlflow.prompt.is_prompt` = `true`) are left out unless the
+    /// filter names that tag.
+    async fn search_registered_models(
+        &self,
+        project_id: i64,
+        filter: &[Clause],
+        order_by: &[OrderBy],
+        paging: Paging,
+    ) -> Result<Vec<RegisteredModel>>;
+    /// Renames the model and its default experiment; versions follow.
+    async fn rename_registered_model(
+        &self,
+        project_id: i64,
+        name: &str,
+        new_name: &str,
+    ) -> Result<RegisteredModel>;
+    async fn update_registered_model(
+        &self,
+        project_id: i64,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel>;
+    /// Deletes the model with its versions, aliases, tags and default experiment.
+    async fn delete_registered_model(&self, project_id: i64, name: &str) -> Result<()>;
+    async fn set_registered_model_tag(
+        &self,
+        project_id: i64,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()>;
+    /// Deletes a tag; a missing tag is not an error (MLflow's behaviour).
+    async fn delete_registered_model_tag(
+        &self,
+        project_id: i64,
+        name: &str,
+        key: &str,
+    ) -> Result<()>;
+}
+
+#[async_trait]
+pub trait ModelVersionRepo {
+    /// Creates a version with the model's next number and the given or next semver, linked
+    /// to the given run or to a fresh candidate in the model's experiment.
+    async fn create_model_version(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        version: NewModelVersion,
+    ) -> Result<ModelVersion>;
+    async fn get_model_version(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        version: &hangar_core::registry::VersionRef,
+    ) -> Result<Option<ModelVersion>>;
+    /// The version a user alias names.
+    async fn version_by_alias(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        alias: &str,
+    ) -> Result<Option<ModelVersion>>;
+    /// Without stages the latest version (highest semver) alone; with stages the highest
+    /// semver of each stage that has versions.
+    async fn latest_model_versions(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        stages: &[hangar_core::registry::Stage],
+    ) -> Result<Vec<ModelVersion>>;
+    async fn search_model_versions(
+        &self,
+        project_id: i64,
+        filter: &[Clause],
+        order_by: &[OrderBy],
+        paging: Paging,
+    ) -> Result<Vec<ModelVersion>>;
+    async fn update_model_version(
+        &self,
+        version: &ModelVersion,
+        description: &str,
+    ) -> Result<ModelVersion>;
+    async fn transition_model_version(
+        &self,
+        version: &ModelVersion,
+        stage: hangar_core::registry::Stage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion>;
+    /// Leaves a tombstone: the number and semver are never given again.
+    async fn delete_model_version(&self, version: &ModelVersion) -> Result<()>;
+    async fn set_model_version_tag(
+        &self,
+        version: &ModelVersion,
+        key: &str,
+        value: &str,
+    ) -> Result<()>;
+    async fn delete_model_version_tag(&self, version: &ModelVersion, key: &str) -> Result<()>;
+    /// Points the alias at the version (moving it if it named another).
+    async fn set_alias(&self, version: &ModelVersion, alias: &str) -> Result<()>;
+    async fn delete_alias(&self, project_id: i64, model_name: &str, alias: &str) -> Result<()>;
+}
+
 /// Everything Hangar stores.
 #[async_trait]
 pub trait Store:
-    UserRepo + ProjectRepo + MemberRepo + TokenRepo + ExperimentRepo + RunRepo + Send + Sync
+    UserRepo
+    + ProjectRepo
+    + MemberRepo
+    + TokenRepo
+    + ExperimentRepo
+    + RunRepo
+    + RegisteredModelRepo
+    + ModelVersionRepo
+    + Send
+    + Sync
 {
     /// Checks that the database answers (for `/ready`).
     async fn ping(&self) -> Result<()>;

@@ -226,7 +226,7 @@ async fn write_batch(
 }
 
 /// Inserts a run with the project's next iid (the counter row is locked until commit).
-async fn insert_run(
+pub(crate) async fn insert_run(
     conn: &mut AnyConnection,
     project_id: i64,
     run: NewRun,

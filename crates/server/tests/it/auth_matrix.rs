@@ -6,9 +6,13 @@ use crate::support::{TestApp, backends, mlflow};
 use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_store::model::{
-    LifecycleStage, NewExperiment, NewRun, NewToken, Paging, TokenFilter, ViewType,
+    LifecycleStage, NewExperiment, NewModelVersion, NewRegisteredModel, NewRun, NewToken, Paging,
+    TokenFilter, VersionStorage, ViewType,
 };
-use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, RunRepo, TokenRepo};
+use hangar_store::{
+    ExperimentRepo, MemberRepo, ModelVersionRepo, ProjectRepo, RegisteredModelRepo, RunRepo,
+    TokenRepo,
+};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +159,45 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
         }
         runs.push(run.info.run_uuid);
     }
+    for name in ["model", "to-delete", "to-rename"] {
+        let model = app
+            .store
+            .create_registered_model(
+                project.id,
+                NewRegisteredModel {
+                    name: name.into(),
+                    description: String::new(),
+                    user_id: "owner".into(),
+                    tags: vec![("k".into(), "v".into())],
+                },
+            )
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let version = app
+                .store
+                .create_model_version(
+                    project.id,
+                    &model.name,
+                    NewModelVersion {
+                        semver: None,
+                        description: String::new(),
+                        user_id: "owner".into(),
+                        source: String::new(),
+                        run_uuid: None,
+                        run_link: String::new(),
+                        model_uuid: String::new(),
+                        tags: vec![("k".into(), "v".into())],
+                        storage: VersionStorage::Candidate(String::new()),
+                    },
+                )
+                .await
+                .unwrap();
+            if version.number == 1 {
+                app.store.set_alias(&version, "champion").await.unwrap();
+            }
+        }
+    }
     let project_token = app
         .store
         .create_project_token(
@@ -270,9 +313,19 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         .search_runs(project, &[0, 1, 2, 3], &[], &[], ViewType::All, all)
         .await
         .unwrap();
+    let models = app
+        .store
+        .search_registered_models(project, &[], &[], all)
+        .await
+        .unwrap();
+    let versions = app
+        .store
+        .search_model_versions(project, &[], &[], all)
+        .await
+        .unwrap();
     let project = app.store.get_project(project).await.unwrap();
     format!(
-        "{experiments:?}{runs:?}{:?}{:?}{project:?}",
+        "{experiments:?}{runs:?}{models:?}{versions:?}{:?}{:?}{project:?}",
         members.items, tokens.items
     )
 }
@@ -346,6 +399,69 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
                 p,
                 &format!("metrics/get-history?run_id={}&metric_key=m", f.runs[0]),
             ),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "registered-models/get?name=model"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "registered-models/search?max_results=10"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "registered-models/get-latest-versions"),
+            Some(json!({"name": "model"})),
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "registered-models/get-latest-versions?name=model"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "registered-models/alias?name=model&alias=champion"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "model-versions/get?name=model&version=1"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "model-versions/get?name=model&version=1.0.1"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "model-versions/search?filter=name%3D%27model%27"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, "model-versions/get-download-uri?name=model&version=1"),
             None,
             Read,
             200,
@@ -499,6 +615,106 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             Method::POST,
             mlflow(p, "experiments/restore"),
             Some(json!({"experiment_id": "3"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "registered-models/create"),
+            Some(json!({"name": "new-model"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::PATCH,
+            mlflow(p, "registered-models/update"),
+            Some(json!({"name": "model", "description": "d"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "registered-models/set-tag"),
+            Some(json!({"name": "model", "key": "k2", "value": "v"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            mlflow(p, "registered-models/delete-tag"),
+            Some(json!({"name": "model", "key": "k"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "registered-models/alias"),
+            Some(json!({"name": "model", "alias": "prod", "version": "2"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            mlflow(p, "registered-models/alias"),
+            Some(json!({"name": "model", "alias": "champion"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "model-versions/create"),
+            Some(json!({"name": "model"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::PATCH,
+            mlflow(p, "model-versions/update"),
+            Some(json!({"name": "model", "version": "1", "description": "d"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "model-versions/set-tag"),
+            Some(json!({"name": "model", "version": "1", "key": "k2", "value": "v"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            mlflow(p, "model-versions/delete-tag"),
+            Some(json!({"name": "model", "version": "1", "key": "k"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "model-versions/transition-stage"),
+            Some(
+                json!({"name": "model", "version": "1", "stage": "Staging", "archive_existing_versions": false}),
+            ),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            mlflow(p, "model-versions/delete"),
+            Some(json!({"name": "model", "version": "2"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "registered-models/rename"),
+            Some(json!({"name": "to-rename", "new_name": "renamed"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            mlflow(p, "registered-models/delete"),
+            Some(json!({"name": "to-delete"})),
             Write,
             200,
         ),

@@ -6,7 +6,10 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use hangar_core::access::{RegistryAccess, Visibility};
 use hangar_store::model::{Paging, TokenFilter, ViewType};
-use hangar_store::{ExperimentRepo, MemberRepo, ProjectRepo, RunRepo, TokenRepo, UserRepo};
+use hangar_store::{
+    ExperimentRepo, MemberRepo, ModelVersionRepo, ProjectRepo, RegisteredModelRepo, RunRepo,
+    TokenRepo, UserRepo,
+};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy)]
@@ -107,6 +110,7 @@ fn wrong_values(field: Field) -> Vec<Value> {
 }
 
 struct MlflowEndpoint {
+    method: Method,
     path: &'static str,
     valid: Value,
     fields: Vec<(&'static str, Field, bool)>,
@@ -116,6 +120,7 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
     use Field::*;
     vec![
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/create",
             valid: json!({"experiment_id": "1", "run_name": "fresh"}),
             fields: vec![
@@ -127,6 +132,7 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/update",
             valid: json!({"run_id": run, "status": "FINISHED"}),
             fields: vec![
@@ -137,16 +143,19 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/delete",
             valid: json!({"run_id": run}),
             fields: vec![("run_id", Run, true)],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/restore",
             valid: json!({"run_id": run}),
             fields: vec![("run_id", Run, true)],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/log-metric",
             valid: json!({"run_id": run, "key": "m", "value": 1.5, "timestamp": 1, "step": 0}),
             fields: vec![
@@ -158,6 +167,7 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/log-parameter",
             valid: json!({"run_id": run, "key": "p", "value": "changed"}),
             fields: vec![
@@ -167,6 +177,7 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/set-tag",
             valid: json!({"run_id": run, "key": "t", "value": "v"}),
             fields: vec![
@@ -176,11 +187,13 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/delete-tag",
             valid: json!({"run_id": run, "key": "t"}),
             fields: vec![("run_id", Run, true), ("key", Name, true)],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/log-batch",
             valid: json!({"run_id": run, "params": [{"key": "p", "value": "changed"}]}),
             fields: vec![
@@ -190,11 +203,13 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/log-inputs",
             valid: json!({"run_id": run, "datasets": [{"dataset": {"name": "d", "digest": "x", "source_type": "s", "source": "s"}}]}),
             fields: vec![("run_id", Run, true), ("datasets", Messages, false)],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "runs/search",
             valid: json!({"experiment_ids": ["1"], "max_results": 5}),
             fields: vec![
@@ -207,6 +222,7 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/create",
             valid: json!({"name": "fresh"}),
             fields: vec![
@@ -216,21 +232,25 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/update",
             valid: json!({"experiment_id": "1", "new_name": "fresh"}),
             fields: vec![("experiment_id", Id, true), ("new_name", Name, true)],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/delete",
             valid: json!({"experiment_id": "1"}),
             fields: vec![("experiment_id", Id, true)],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/restore",
             valid: json!({"experiment_id": "2"}),
             fields: vec![("experiment_id", Id, true)],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/set-experiment-tag",
             valid: json!({"experiment_id": "1", "key": "k", "value": "v"}),
             fields: vec![
@@ -240,11 +260,138 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
             ],
         },
         MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/delete-experiment-tag",
             valid: json!({"experiment_id": "1", "key": "k"}),
             fields: vec![("experiment_id", Id, true), ("key", Name, true)],
         },
         MlflowEndpoint {
+            method: Method::POST,
+            path: "registered-models/create",
+            valid: json!({"name": "fresh", "description": "d", "tags": [{"key": "k", "value": "v"}]}),
+            fields: vec![
+                ("name", Name, true),
+                ("description", Text, false),
+                ("tags", Tags, false),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "registered-models/rename",
+            valid: json!({"name": "model", "new_name": "model2"}),
+            fields: vec![("name", Name, true), ("new_name", Name, true)],
+        },
+        MlflowEndpoint {
+            method: Method::PATCH,
+            path: "registered-models/update",
+            valid: json!({"name": "model", "description": "d"}),
+            fields: vec![("name", Name, true), ("description", Text, false)],
+        },
+        MlflowEndpoint {
+            method: Method::DELETE,
+            path: "registered-models/delete",
+            valid: json!({"name": "model"}),
+            fields: vec![("name", Name, true)],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "registered-models/set-tag",
+            valid: json!({"name": "model", "key": "k", "value": "v"}),
+            fields: vec![
+                ("name", Name, true),
+                ("key", Name, true),
+                ("value", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::DELETE,
+            path: "registered-models/delete-tag",
+            valid: json!({"name": "model", "key": "k"}),
+            fields: vec![("name", Name, true), ("key", Name, true)],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "registered-models/alias",
+            valid: json!({"name": "model", "alias": "prod", "version": "1"}),
+            fields: vec![
+                ("name", Name, true),
+                ("alias", Name, true),
+                ("version", Id, true),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::DELETE,
+            path: "registered-models/alias",
+            valid: json!({"name": "model", "alias": "champion"}),
+            fields: vec![("name", Name, true), ("alias", Name, true)],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "registered-models/get-latest-versions",
+            valid: json!({"name": "model", "stages": ["None"]}),
+            fields: vec![("name", Name, true), ("stages", Messages, false)],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "model-versions/create",
+            valid: json!({"name": "model", "source": "s3://b/m", "description": "d", "tags": [{"key": "k", "value": "v"}]}),
+            fields: vec![
+                ("name", Name, true),
+                ("source", Text, false),
+                ("description", Text, false),
+                ("tags", Tags, false),
+                ("run_id", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::PATCH,
+            path: "model-versions/update",
+            valid: json!({"name": "model", "version": "1", "description": "d"}),
+            fields: vec![
+                ("name", Name, true),
+                ("version", Id, true),
+                ("description", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::DELETE,
+            path: "model-versions/delete",
+            valid: json!({"name": "model", "version": "1"}),
+            fields: vec![("name", Name, true), ("version", Id, true)],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "model-versions/transition-stage",
+            valid: json!({"name": "model", "version": "1", "stage": "Staging", "archive_existing_versions": false}),
+            fields: vec![
+                ("name", Name, true),
+                ("version", Id, true),
+                ("stage", Enum, true),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "model-versions/set-tag",
+            valid: json!({"name": "model", "version": "1", "key": "k", "value": "v"}),
+            fields: vec![
+                ("name", Name, true),
+                ("version", Id, true),
+                ("key", Name, true),
+                ("value", Text, false),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::DELETE,
+            path: "model-versions/delete-tag",
+            valid: json!({"name": "model", "version": "1", "key": "k"}),
+            fields: vec![
+                ("name", Name, true),
+                ("version", Id, true),
+                ("key", Name, true),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/search",
             valid: json!({"max_results": 5}),
             fields: vec![
@@ -312,8 +459,18 @@ async fn snapshot(app: &TestApp) -> String {
             .search_runs(project, &[0, 1, 2], &[], &[], ViewType::All, all)
             .await
             .unwrap();
+        let models = app
+            .store
+            .search_registered_models(project, &[], &[], all)
+            .await
+            .unwrap();
+        let versions = app
+            .store
+            .search_model_versions(project, &[], &[], all)
+            .await
+            .unwrap();
         out += &format!(
-            "{experiments:?}{runs:?}{:?}{:?}",
+            "{experiments:?}{runs:?}{models:?}{versions:?}{:?}{:?}",
             members.items,
             app.store.get_project(project).await.unwrap()
         );
@@ -390,6 +547,20 @@ async fn setup(app: &TestApp) -> (String, String) {
         json!({"run_id": run, "key": "p", "value": "1"}),
     )
     .await;
+    app.post(
+        &mlflow(p.id, "registered-models/create"),
+        Some(&token),
+        json!({"name": "model"}),
+    )
+    .await;
+    let (status, _) = app
+        .post(
+            &mlflow(p.id, "model-versions/create"),
+            Some(&token),
+            json!({"name": "model", "tags": [{"key": "k", "value": "v"}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
     (token, run)
 }
 
@@ -440,7 +611,9 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
                 bodies.push(("injected filter".into(), body));
             }
             for (what, body) in bodies {
-                let (status, answer) = app.post(&uri, Some(&token), body).await;
+                let (status, answer) = app
+                    .call(endpoint.method.clone(), &uri, Some(&token), Some(body))
+                    .await;
                 check(
                     status.as_u16(),
                     &answer,
@@ -450,7 +623,9 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
                 tried += 1;
             }
             for (content_type, bytes) in broken_bodies() {
-                let request = Request::post(&uri)
+                let request = Request::builder()
+                    .method(endpoint.method.clone())
+                    .uri(&uri)
                     .header("authorization", format!("Bearer {token}"))
                     .header("content-type", content_type)
                     .body(Body::from(bytes))
@@ -492,6 +667,27 @@ async fn mlflow_endpoints_refuse_bad_input_and_change_nothing() {
             "metrics/get-history?run_id=nope&metric_key=m",
             "runs/search?experiment_ids=1&max_results=0",
             "runs/search?experiment_ids=x",
+            "registered-models/get",
+            "registered-models/get?name=nope",
+            "registered-models/search?max_results=0",
+            "registered-models/search?max_results=5000",
+            "registered-models/search?filter=creation_timestamp%3E1",
+            "registered-models/search?order_by=bogus",
+            "registered-models/search?page_token=%25%25",
+            "registered-models/search?filter=name%20%3D%20%27x%27%20OR%201%3D1",
+            "registered-models/alias?name=model",
+            "registered-models/alias?name=model&alias=nope",
+            "registered-models/get-latest-versions?name=model&stages=Bogus",
+            "registered-models/get-latest-versions?name=nope",
+            "model-versions/get?name=model",
+            "model-versions/get?name=model&version=abc",
+            "model-versions/get?name=model&version=99",
+            "model-versions/get?name=model&version=1.0.0-",
+            "model-versions/get?name=nope&version=1",
+            "model-versions/search?filter=current_stage%3D%27x%27",
+            "model-versions/search?filter=version_number%3D1.5",
+            "model-versions/search?max_results=-1",
+            "model-versions/get-download-uri?name=nope&version=1",
         ] {
             let (status, answer) = app.get(&mlflow(1, query), Some(&token)).await;
             check(status.as_u16(), &answer, query, "error_code");

@@ -4,6 +4,8 @@
 
 pub mod error;
 pub mod experiments;
+pub mod model_versions;
+pub mod registered_models;
 pub mod request;
 pub mod runs;
 
@@ -14,7 +16,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use error::{ErrorCode, MlflowError, MlflowResult};
 use hangar_core::access::Action;
 
@@ -56,8 +58,73 @@ pub fn router() -> Router<AppState> {
             post(runs::search_runs).get(runs::search_runs),
         )
         .route("/metrics/get-history", get(runs::get_metric_history))
+        .merge(registry_router())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// `registered-models/*` and `model-versions/*`, with the methods the client uses.
+fn registry_router() -> Router<AppState> {
+    use model_versions as mv;
+    use registered_models as rm;
+    Router::new()
+        .route(
+            "/registered-models/create",
+            post(rm::create_registered_model),
+        )
+        .route("/registered-models/get", get(rm::get_registered_model))
+        .route(
+            "/registered-models/rename",
+            post(rm::rename_registered_model),
+        )
+        .route(
+            "/registered-models/update",
+            patch(rm::update_registered_model),
+        )
+        .route(
+            "/registered-models/delete",
+            delete(rm::delete_registered_model),
+        )
+        .route(
+            "/registered-models/search",
+            get(rm::search_registered_models),
+        )
+        .route(
+            "/registered-models/get-latest-versions",
+            post(rm::get_latest_versions).get(rm::get_latest_versions),
+        )
+        .route(
+            "/registered-models/set-tag",
+            post(rm::set_registered_model_tag),
+        )
+        .route(
+            "/registered-models/delete-tag",
+            delete(rm::delete_registered_model_tag),
+        )
+        .route(
+            "/registered-models/alias",
+            post(rm::set_alias)
+                .delete(rm::delete_alias)
+                .get(rm::get_version_by_alias),
+        )
+        .route("/model-versions/create", post(mv::create_model_version))
+        .route("/model-versions/get", get(mv::get_model_version))
+        .route("/model-versions/update", patch(mv::update_model_version))
+        .route("/model-versions/delete", delete(mv::delete_model_version))
+        .route("/model-versions/search", get(mv::search_model_versions))
+        .route(
+            "/model-versions/transition-stage",
+            post(mv::transition_stage),
+        )
+        .route(
+            "/model-versions/get-download-uri",
+            get(mv::get_download_uri),
+        )
+        .route("/model-versions/set-tag", post(mv::set_model_version_tag))
+        .route(
+            "/model-versions/delete-tag",
+            delete(mv::delete_model_version_tag),
+        )
 }
 
 async fn endpoint_not_found() -> MlflowError {

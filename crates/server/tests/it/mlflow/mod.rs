@@ -1,2 +1,3 @@
 mod experiments;
+mod registry;
 mod runs;

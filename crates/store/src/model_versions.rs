@@ -1,0 +1,680 @@
+//! Model versions: a per-model number (MLflow's `version`) and a semantic version, both
+//! unique and never reused; tags, user aliases, stages, and the candidate run of each.
+
+use crate::model::*;
+use crate::registered_models::{
+    load_tags, mentions_prompt_tag, push_ids, push_string_comparison, upsert_tags,
+};
+use crate::runs::insert_run;
+use crate::sql::{Arg, Sql};
+use crate::{ModelVersionRepo, SqlStore, StoreError};
+use async_trait::async_trait;
+use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
+use hangar_core::registry::{SEMVER_TAG, Stage, VersionRef};
+use hangar_core::semver;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+const VERSION_COLUMNS: &str = "v.id, v.model_id, m.name AS model_name, v.number, v.semver, \
+     v.description, v.user_id, v.source, v.storage_location, r.run_uuid, v.run_link, \
+     v.model_uuid, v.current_stage, v.creation_time, v.last_updated_time";
+const VERSION_FROM: &str = " FROM model_versions v JOIN registered_models m ON m.id = v.model_id \
+     LEFT JOIN runs r ON r.id = v.run_id";
+
+fn version_from_row(row: &AnyRow) -> Result<ModelVersion, sqlx::Error> {
+    Ok(ModelVersion {
+        id: row.try_get("id")?,
+        model_id: row.try_get("model_id")?,
+        model_name: row.try_get("model_name")?,
+        number: row.try_get("number")?,
+        semver: row.try_get("semver")?,
+        description: row.try_get("description")?,
+        user_id: row.try_get("user_id")?,
+        source: row.try_get("source")?,
+        storage_location: row.try_get("storage_location")?,
+        run_uuid: row.try_get("run_uuid")?,
+        run_link: row.try_get("run_link")?,
+        model_uuid: row.try_get("model_uuid")?,
+        stage: Stage::parse(&row.try_get::<String, _>("current_stage")?).unwrap_or(Stage::None),
+        creation_time: row.try_get("creation_time")?,
+        last_updated_time: row.try_get("last_updated_time")?,
+        tags: Vec::new(),
+        aliases: Vec::new(),
+    })
+}
+
+fn version_clause(sql: &mut Sql, reference: &VersionRef) {
+    match reference {
+        VersionRef::Number(n) => sql.push(" AND v.number = ").bind_i64(*n),
+        VersionRef::Semver(s) => sql.push(" AND v.semver = ").bind_str(s),
+    };
+}
+
+/// The id of the live version with the highest semver among `rows` of `(id, semver)`.
+fn highest_of(rows: &[(i64, String)]) -> Option<i64> {
+    let parsed: Vec<(i64, semver::Version)> = rows
+        .iter()
+        .filter_map(|(id, s)| semver::parse(s).ok().map(|v| (*id, v)))
+        .collect();
+    let best = semver::highest(parsed.iter().map(|(_, v)| v))?;
+    parsed
+        .iter()
+        .find(|(_, v)| std::ptr::eq(v, best))
+        .map(|(id, _)| *id)
+}
+
+/// Creates one version inside the caller's transaction; returns its id. The model row is
+/// updated first, which on PostgreSQL locks it until commit: concurrent creates on one model
+/// queue there, so number and semver are computed from committed state (SQLite has a
+/// single writer anyway). Unique constraints back both up.
+async fn insert_version(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    model_name: String,
+    new: NewModelVersion,
+) -> Result<ModelVersion, StoreError> {
+    let now = hangar_core::now_millis();
+    let row = sqlx::query(
+        "UPDATE registered_models SET last_version_number = last_version_number + 1,
+             last_updated_time = $1
+         WHERE project_id = $2 AND name = $3
+         RETURNING id, last_version_number, highest_semver, latest_version_id, experiment_id",
+    )
+    .bind(now)
+    .bind(project_id)
+    .bind(&model_name)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let model_id: i64 = row.try_get("id")?;
+    let number: i64 = row.try_get("last_version_number")?;
+    let highest: Option<String> = row.try_get("highest_semver")?;
+    let latest_id: Option<i64> = row.try_get("latest_version_id")?;
+    let experiment_id: i64 = row.try_get("experiment_id")?;
+    let highest = highest.as_deref().and_then(|s| semver::parse(s).ok());
+
+    let version = match &new.semver {
+        Some(explicit) => semver::parse(explicit).map_err(StoreError::Invalid)?,
+        None => semver::next_after(highest.as_ref()),
+    };
+    let version_text = version.to_string();
+    let taken: Option<i64> = sqlx::query_scalar(
+        "SELECT deleted FROM model_versions WHERE model_id = $1 AND semver = $2",
+    )
+    .bind(model_id)
+    .bind(&version_text)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(deleted) = taken {
+        let why = if deleted != 0 {
+            " (it was deleted; a version's semver is never reused)"
+        } else {
+            ""
+        };
+        return Err(StoreError::Conflict(format!(
+            "Model version {version_text} of model '{model_name}' already exists{why}."
+        )));
+    }
+
+    let (run_row, run_uuid, artifact_uri) = match &new.run_uuid {
+        Some(run_uuid) => {
+            let run = sqlx::query(
+                "SELECT r.id, r.artifact_uri, (SELECT v.number FROM model_versions v
+                     JOIN registered_models rm ON rm.id = v.model_id
+                     WHERE v.run_id = r.id) AS linked
+                 FROM runs r WHERE r.project_id = $1 AND r.run_uuid = $2",
+            )
+            .bind(project_id)
+            .bind(run_uuid)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("Run with id={run_uuid} not found")))?;
+            if run.try_get::<Option<i64>, _>("linked")?.is_some() {
+                return Err(StoreError::Invalid(format!(
+                    "Run {run_uuid} already belongs to a model version; a run can be promoted once."
+                )));
+            }
+            (
+                run.try_get::<i64, _>("id")?,
+                run_uuid.clone(),
+                run.try_get::<String, _>("artifact_uri")?,
+            )
+        }
+        None => {
+            let experiment_iid: i64 =
+                sqlx::query_scalar("SELECT iid FROM experiments WHERE id = $1")
+                    .bind(experiment_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let run = insert_run(
+                conn,
+                project_id,
+                NewRun {
+                    experiment_iid,
+                    user_id: new.user_id.clone(),
+                    name: format!("{model_name}-{version_text}"),
+                    start_time: now,
+                    tags: vec![("mlflow.user".into(), new.user_id.clone())],
+                },
+            )
+            .await?;
+            (run.info.row_id, run.info.run_uuid, run.info.artifact_uri)
+        }
+    };
+    let storage_location = match &new.storage {
+        VersionStorage::Candidate(path) if path.is_empty() => artifact_uri,
+        VersionStorage::Candidate(path) => {
+            format!("{}/{}", artifact_uri.trim_end_matches('/'), path)
+        }
+        VersionStorage::Fixed(location) => location.clone(),
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO model_versions (model_id, number, semver, description, user_id, source,
+             storage_location, run_id, run_link, model_uuid, current_stage, creation_time,
+             last_updated_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'None', $11, $11) RETURNING id",
+    )
+    .bind(model_id)
+    .bind(number)
+    .bind(&version_text)
+    .bind(&new.description)
+    .bind(&new.user_id)
+    .bind(&new.source)
+    .bind(&storage_location)
+    .bind(run_row)
+    .bind(&new.run_link)
+    .bind(&new.model_uuid)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(crate::error::conflict(format!(
+        "Model version {version_text} of model '{model_name}' or its run is already registered."
+    )))?;
+    let mut tags: Vec<(String, String)> = new
+        .tags
+        .into_iter()
+        .filter(|(k, _)| k != SEMVER_TAG)
+        .collect();
+    tags.push((SEMVER_TAG.to_owned(), version_text.clone()));
+    upsert_tags(conn, "model_version_tags", "version_id", id, &tags).await?;
+
+    let is_highest = highest
+        .as_ref()
+        .is_none_or(|h| semver::precedence(&version, h).is_gt());
+    let latest_semver: Option<String> = match latest_id {
+        Some(latest) => {
+            sqlx::query_scalar("SELECT semver FROM model_versions WHERE id = $1")
+                .bind(latest)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    let is_latest = latest_semver
+        .as_deref()
+        .and_then(|s| semver::parse(s).ok())
+        .is_none_or(|l| semver::precedence(&version, &l).is_gt());
+    let mut update = Sql::for_conn(conn, "UPDATE registered_models SET id = id");
+    if is_highest {
+        update
+            .push(", highest_semver = ")
+            .bind_str(&version.to_string());
+    }
+    if is_latest {
+        update.push(", latest_version_id = ").bind_i64(id);
+    }
+    if is_highest || is_latest {
+        update.push(" WHERE id = ").bind_i64(model_id);
+        update.build().execute(&mut *conn).await?;
+    }
+    // The last value of a repeated key wins, as the upsert did; listed by key.
+    tags.reverse();
+    tags.sort_by(|a, b| a.0.cmp(&b.0));
+    tags.dedup_by(|a, b| a.0 == b.0);
+    Ok(ModelVersion {
+        id,
+        model_id,
+        model_name,
+        number,
+        semver: version_text,
+        description: new.description,
+        user_id: new.user_id,
+        source: new.source,
+        storage_location,
+        run_uuid: Some(run_uuid),
+        run_link: new.run_link,
+        model_uuid: new.model_uuid,
+        stage: Stage::None,
+        creation_time: now,
+        last_updated_time: now,
+        tags,
+        aliases: Vec::new(),
+    })
+}
+
+impl SqlStore {
+    /// Loads versions with their tags and aliases: three queries for any number of rows.
+    async fn load_versions(&self, sql: &Sql) -> Result<Vec<ModelVersion>, StoreError> {
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        let mut versions = rows
+            .iter()
+            .map(version_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if versions.is_empty() {
+            return Ok(versions);
+        }
+        let ids: Vec<i64> = versions.iter().map(|v| v.id).collect();
+        let mut tags = load_tags(self, "model_version_tags", "version_id", &ids).await?;
+        let mut alias_sql = Sql::new(
+            "SELECT version_id, alias FROM registered_model_aliases WHERE version_id IN (",
+        );
+        push_ids(&mut alias_sql, &ids);
+        alias_sql.push(") ORDER BY alias");
+        let mut aliases: HashMap<i64, Vec<String>> = HashMap::new();
+        for row in alias_sql.build().fetch_all(&self.reader).await? {
+            aliases
+                .entry(row.try_get("version_id")?)
+                .or_default()
+                .push(row.try_get("alias")?);
+        }
+        for v in &mut versions {
+            v.tags = tags.remove(&v.id).unwrap_or_default();
+            v.aliases = aliases.remove(&v.id).unwrap_or_default();
+        }
+        Ok(versions)
+    }
+
+    /// Live versions by id, in no particular order.
+    pub(crate) async fn versions_by_ids(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<ModelVersion>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT ");
+        sql.push(VERSION_COLUMNS)
+            .push(VERSION_FROM)
+            .push(" WHERE v.deleted = 0 AND v.id IN (");
+        push_ids(&mut sql, ids);
+        sql.push(")");
+        self.load_versions(&sql).await
+    }
+
+    async fn touch_version(&self, version: &ModelVersion) -> Result<(), StoreError> {
+        sqlx::query("UPDATE model_versions SET last_updated_time = $1 WHERE id = $2")
+            .bind(hangar_core::now_millis())
+            .bind(version.id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Appends a model-version filter clause (keys already checked by the filter parser).
+fn push_version_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
+    match &clause.key {
+        Key::Attribute(a) if a == "version_number" => {
+            let Value::Num(n) = clause.value else {
+                return Err(StoreError::Invalid(format!(
+                    "Unsupported value {:?}",
+                    clause.value
+                )));
+            };
+            let op = match clause.comparator {
+                Comparator::Eq => " = ",
+                Comparator::Ne => " <> ",
+                Comparator::Lt => " < ",
+                Comparator::Le => " <= ",
+                Comparator::Gt => " > ",
+                Comparator::Ge => " >= ",
+                other => {
+                    return Err(StoreError::Invalid(format!(
+                        "Unsupported comparator {other}"
+                    )));
+                }
+            };
+            sql.push(" AND v.number").push(op).bind(Arg::F64(n));
+            Ok(())
+        }
+        Key::Attribute(a) => {
+            let column = match a.as_str() {
+                "name" => "m.name",
+                "run_id" => "COALESCE(r.run_uuid, '')",
+                _ => "v.source",
+            };
+            push_string_comparison(sql, column, clause.comparator, &clause.value)
+        }
+        Key::Tag(key) => {
+            sql.push(" AND EXISTS (SELECT 1 FROM model_version_tags t WHERE t.version_id = v.id AND t.key = ")
+                .bind_str(key);
+            push_string_comparison(sql, "t.value", clause.comparator, &clause.value)?;
+            sql.push(")");
+            Ok(())
+        }
+        other => Err(StoreError::Invalid(format!(
+            "Unsupported filter key {other:?}"
+        ))),
+    }
+}
+
+#[async_trait]
+impl ModelVersionRepo for SqlStore {
+    async fn create_model_version(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        version: NewModelVersion,
+    ) -> Result<ModelVersion, StoreError> {
+        let model_name = model_name.to_owned();
+        self.write_returning(move |conn| {
+            Box::pin(insert_version(conn, project_id, model_name, version))
+        })
+        .await
+    }
+
+    async fn get_model_version(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        version: &VersionRef,
+    ) -> Result<Option<ModelVersion>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(VERSION_COLUMNS)
+            .push(VERSION_FROM)
+            .push(" WHERE m.project_id = ")
+            .bind_i64(project_id)
+            .push(" AND m.name = ")
+            .bind_str(model_name)
+            .push(" AND v.deleted = 0");
+        version_clause(&mut sql, version);
+        Ok(self.load_versions(&sql).await?.pop())
+    }
+
+    async fn version_by_alias(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        alias: &str,
+    ) -> Result<Option<ModelVersion>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(VERSION_COLUMNS)
+            .push(VERSION_FROM)
+            .push(" JOIN registered_model_aliases a ON a.version_id = v.id WHERE m.project_id = ")
+            .bind_i64(project_id)
+            .push(" AND m.name = ")
+            .bind_str(model_name)
+            .push(" AND a.alias = ")
+            .bind_str(alias)
+            .push(" AND v.deleted = 0");
+        Ok(self.load_versions(&sql).await?.pop())
+    }
+
+    async fn latest_model_versions(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        stages: &[Stage],
+    ) -> Result<Vec<ModelVersion>, StoreError> {
+        if stages.is_empty() {
+            // The pointer kept on every create and delete: one indexed lookup.
+            let mut sql = Sql::new("SELECT ");
+            sql.push(VERSION_COLUMNS)
+                .push(VERSION_FROM)
+                .push(" WHERE v.id = (SELECT latest_version_id FROM registered_models WHERE project_id = ")
+                .bind_i64(project_id)
+                .push(" AND name = ")
+                .bind_str(model_name)
+                .push(") AND v.deleted = 0");
+            return self.load_versions(&sql).await;
+        }
+        let model_id = self.model_row_id(project_id, model_name).await?;
+        let mut sql = Sql::new(
+            "SELECT id, semver, current_stage FROM model_versions WHERE deleted = 0 AND model_id = ",
+        );
+        sql.bind_i64(model_id).push(" AND current_stage IN (");
+        for (i, stage) in stages.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_str(stage.as_str());
+        }
+        sql.push(")");
+        let mut by_stage: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+        for row in sql.build().fetch_all(&self.reader).await? {
+            by_stage
+                .entry(row.try_get("current_stage")?)
+                .or_default()
+                .push((row.try_get("id")?, row.try_get("semver")?));
+        }
+        let ids: Vec<i64> = by_stage
+            .values()
+            .filter_map(|rows| highest_of(rows))
+            .collect();
+        let mut versions = self.versions_by_ids(&ids).await?;
+        versions.sort_by_key(|v| v.number);
+        Ok(versions)
+    }
+
+    async fn search_model_versions(
+        &self,
+        project_id: i64,
+        filter: &[Clause],
+        order_by: &[OrderBy],
+        paging: Paging,
+    ) -> Result<Vec<ModelVersion>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(VERSION_COLUMNS)
+            .push(VERSION_FROM)
+            .push(" WHERE m.project_id = ")
+            .bind_i64(project_id)
+            .push(" AND v.deleted = 0");
+        for clause in filter {
+            push_version_clause(&mut sql, clause)?;
+        }
+        if !mentions_prompt_tag(filter) {
+            sql.push(
+                " AND NOT EXISTS (SELECT 1 FROM registered_model_tags pt WHERE pt.model_id = m.id \
+                 AND pt.key = 'mlflow.prompt.is_prompt' AND pt.value = 'true')",
+            );
+        }
+        let mut terms = Vec::new();
+        for order in order_by {
+            let column = match order.key.name() {
+                "name" => "m.name",
+                "version_number" => "v.number",
+                "creation_timestamp" => "v.creation_time",
+                _ => "v.last_updated_time",
+            };
+            terms.push(format!(
+                "{column} {}",
+                if order.ascending { "ASC" } else { "DESC" }
+            ));
+        }
+        if terms.is_empty() {
+            terms.extend(
+                ["v.last_updated_time DESC", "m.name ASC", "v.number DESC"].map(String::from),
+            );
+        }
+        terms.push("v.id ASC".into());
+        sql.push(" ORDER BY ").push(&terms.join(", "));
+        sql.push(" LIMIT ")
+            .bind_i64(paging.limit)
+            .push(" OFFSET ")
+            .bind_i64(paging.offset);
+        self.load_versions(&sql).await
+    }
+
+    async fn update_model_version(
+        &self,
+        version: &ModelVersion,
+        description: &str,
+    ) -> Result<ModelVersion, StoreError> {
+        sqlx::query(
+            "UPDATE model_versions SET description = $1, last_updated_time = $2 WHERE id = $3",
+        )
+        .bind(description)
+        .bind(hangar_core::now_millis())
+        .bind(version.id)
+        .execute(&self.writer)
+        .await?;
+        self.versions_by_ids(&[version.id])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn transition_model_version(
+        &self,
+        version: &ModelVersion,
+        stage: Stage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion, StoreError> {
+        let now = hangar_core::now_millis();
+        let mut tx = self.writer.begin().await?;
+        if archive_existing && matches!(stage, Stage::Staging | Stage::Production) {
+            sqlx::query(
+                "UPDATE model_versions SET current_stage = 'Archived', last_updated_time = $1
+                 WHERE model_id = $2 AND deleted = 0 AND current_stage = $3 AND id <> $4",
+            )
+            .bind(now)
+            .bind(version.model_id)
+            .bind(stage.as_str())
+            .bind(version.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE model_versions SET current_stage = $1, last_updated_time = $2 WHERE id = $3",
+        )
+        .bind(stage.as_str())
+        .bind(now)
+        .bind(version.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.versions_by_ids(&[version.id])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_model_version(&self, version: &ModelVersion) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        // The row stays as a tombstone (number and semver are never reused); its run is
+        // released so that it can be promoted again.
+        sqlx::query(
+            "UPDATE model_versions SET deleted = 1, run_id = NULL, last_updated_time = $1 WHERE id = $2",
+        )
+        .bind(hangar_core::now_millis())
+        .bind(version.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM registered_model_aliases WHERE version_id = $1")
+            .bind(version.id)
+            .execute(&mut *tx)
+            .await?;
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT latest_version_id FROM registered_models WHERE id = $1")
+                .bind(version.model_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if latest == Some(version.id) {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, semver FROM model_versions WHERE model_id = $1 AND deleted = 0",
+            )
+            .bind(version.model_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE registered_models SET latest_version_id = $1 WHERE id = $2")
+                .bind(highest_of(&rows))
+                .bind(version.model_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_model_version_tag(
+        &self,
+        version: &ModelVersion,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        let tag = [(key.to_owned(), value.to_owned())];
+        upsert_tags(
+            &mut conn,
+            "model_version_tags",
+            "version_id",
+            version.id,
+            &tag,
+        )
+        .await?;
+        drop(conn);
+        self.touch_version(version).await
+    }
+
+    async fn delete_model_version_tag(
+        &self,
+        version: &ModelVersion,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM model_version_tags WHERE version_id = $1 AND key = $2")
+            .bind(version.id)
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_alias(&self, version: &ModelVersion, alias: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO registered_model_aliases (model_id, alias, version_id) VALUES ($1, $2, $3)
+             ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id",
+        )
+        .bind(version.model_id)
+        .bind(alias)
+        .bind(version.id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_alias(
+        &self,
+        project_id: i64,
+        model_name: &str,
+        alias: &str,
+    ) -> Result<(), StoreError> {
+        let model_id = self.model_row_id(project_id, model_name).await?;
+        sqlx::query("DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2")
+            .bind(model_id)
+            .bind(alias)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_highest_semver_wins_not_the_newest() {
+        let rows = [
+            (1, "1.0.0"),
+            (2, "1.10.0"),
+            (3, "1.9.0"),
+            (4, "2.0.0-rc.1"),
+            (5, "1.99.0"),
+        ]
+        .map(|(id, s)| (id, s.to_owned()));
+        assert_eq!(highest_of(&rows), Some(4));
+        assert_eq!(highest_of(&rows[..3]), Some(2));
+        assert_eq!(highest_of(&[]), None);
+    }
+}
