@@ -2,6 +2,7 @@
 //!
 //! - [`access`]: roles, visibility, registry access levels and the one function that decides
 //!   who may do what ([`access::decide`]).
+//! - [`ci`]: links from runs and model versions to the CI jobs that made them.
 //! - [`token`]: access tokens in GitLab's format, their scopes and hashes.
 //! - [`names`]: validation of user-chosen names (projects, users, MLflow keys).
 //! - [`page`]: opaque page tokens as the MLflow client expects them.
@@ -10,6 +11,7 @@
 //! - [`registry`]: the registry's names: models, aliases, stages, `version` references.
 
 pub mod access;
+pub mod ci;
 pub mod filter;
 pub mod names;
 pub mod page;

@@ -392,6 +392,69 @@ impl ModelVersionRepo for SqlStore {
         Ok(self.load_versions(&sql).await?.pop())
     }
 
+    async fn list_model_versions(
+        &self,
+        model_id: i64,
+        paging: Paging,
+    ) -> Result<Page<ModelVersion>, StoreError> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM model_versions WHERE model_id = $1 AND deleted = 0",
+        )
+        .bind(model_id)
+        .fetch_one(&self.reader)
+        .await?;
+        let mut sql = Sql::new("SELECT ");
+        sql.push(VERSION_COLUMNS)
+            .push(VERSION_FROM)
+            .push(" WHERE v.deleted = 0 AND v.model_id = ")
+            .bind_i64(model_id)
+            .push(" ORDER BY v.number DESC LIMIT ")
+            .bind_i64(paging.limit)
+            .push(" OFFSET ")
+            .bind_i64(paging.offset);
+        Ok(Page {
+            items: self.load_versions(&sql).await?,
+            total,
+        })
+    }
+
+    async fn get_model_version_by_id(
+        &self,
+        model_id: i64,
+        version_id: i64,
+    ) -> Result<Option<ModelVersion>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(VERSION_COLUMNS)
+            .push(VERSION_FROM)
+            .push(" WHERE v.deleted = 0 AND v.model_id = ")
+            .bind_i64(model_id)
+            .push(" AND v.id = ")
+            .bind_i64(version_id);
+        Ok(self.load_versions(&sql).await?.pop())
+    }
+
+    async fn candidate_ci_tags(
+        &self,
+        version_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<(String, String)>>, StoreError> {
+        let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        if version_ids.is_empty() {
+            return Ok(tags);
+        }
+        let mut sql = Sql::new(
+            "SELECT v.id, t.key, t.value FROM model_versions v JOIN run_tags t ON t.run_id = v.run_id
+             WHERE t.key LIKE 'gitlab.%' AND v.id IN (",
+        );
+        push_ids(&mut sql, version_ids);
+        sql.push(")");
+        for row in sql.build().fetch_all(&self.reader).await? {
+            tags.entry(row.try_get("id")?)
+                .or_default()
+                .push((row.try_get("key")?, row.try_get("value")?));
+        }
+        Ok(tags)
+    }
+
     async fn version_by_alias(
         &self,
         project_id: i64,

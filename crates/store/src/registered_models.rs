@@ -92,6 +92,13 @@ pub(crate) async fn load_tags(
     Ok(tags)
 }
 
+/// `s` with LIKE's wildcards and the escape character escaped (escape character `\`).
+pub(crate) fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 pub(crate) fn push_ids(sql: &mut Sql, ids: &[i64]) {
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
@@ -360,6 +367,53 @@ impl RegisteredModelRepo for SqlStore {
             .push(" OFFSET ")
             .bind_i64(paging.offset);
         self.load_models(&sql).await
+    }
+
+    async fn list_registered_models(
+        &self,
+        project_id: i64,
+        search: Option<&str>,
+        paging: Paging,
+    ) -> Result<Page<RegisteredModel>, StoreError> {
+        let pattern = search.map(|s| format!("%{}%", escape_like(s)));
+        let mut count = Sql::new("SELECT COUNT(*) FROM registered_models m WHERE m.project_id = ");
+        count.bind_i64(project_id);
+        let mut sql = Sql::new("SELECT ");
+        sql.push(MODEL_COLUMNS)
+            .push(MODEL_FROM)
+            .push(" WHERE m.project_id = ")
+            .bind_i64(project_id);
+        if let Some(pattern) = &pattern {
+            for q in [&mut count, &mut sql] {
+                q.push(" AND lower(m.name) LIKE lower(")
+                    .bind_str(pattern)
+                    .push(") ESCAPE '\\'");
+            }
+        }
+        sql.push(" ORDER BY m.name ASC, m.id ASC LIMIT ")
+            .bind_i64(paging.limit)
+            .push(" OFFSET ")
+            .bind_i64(paging.offset);
+        let total: i64 = count.build().fetch_one(&self.reader).await?.try_get(0)?;
+        Ok(Page {
+            items: self.load_models(&sql).await?,
+            total,
+        })
+    }
+
+    async fn get_registered_model_by_id(
+        &self,
+        project_id: i64,
+        id: i64,
+    ) -> Result<Option<RegisteredModel>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(MODEL_COLUMNS)
+            .push(MODEL_FROM)
+            .push(" WHERE m.project_id = ")
+            .bind_i64(project_id)
+            .push(" AND m.id = ")
+            .bind_i64(id);
+        Ok(self.load_models(&sql).await?.pop())
     }
 
     async fn rename_registered_model(

@@ -205,6 +205,18 @@ pub trait RegisteredModelRepo {
         name: &str,
         description: &str,
     ) -> Result<RegisteredModel>;
+    /// A page of the project's models by name, optionally those whose name contains `search`.
+    async fn list_registered_models(
+        &self,
+        project_id: i64,
+        search: Option<&str>,
+        paging: Paging,
+    ) -> Result<Page<RegisteredModel>>;
+    async fn get_registered_model_by_id(
+        &self,
+        project_id: i64,
+        id: i64,
+    ) -> Result<Option<RegisteredModel>>;
     /// Deletes the model with its versions, aliases, tags and default experiment.
     async fn delete_registered_model(&self, project_id: i64, name: &str) -> Result<()>;
     async fn set_registered_model_tag(
@@ -239,6 +251,23 @@ pub trait ModelVersionRepo {
         model_name: &str,
         version: &hangar_core::registry::VersionRef,
     ) -> Result<Option<ModelVersion>>;
+    /// A page of a model's live versions, newest number first.
+    async fn list_model_versions(
+        &self,
+        model_id: i64,
+        paging: Paging,
+    ) -> Result<Page<ModelVersion>>;
+    /// The live version with this global id, if it belongs to the model.
+    async fn get_model_version_by_id(
+        &self,
+        model_id: i64,
+        version_id: i64,
+    ) -> Result<Option<ModelVersion>>;
+    /// The `gitlab.*` tags of each version's candidate run, by version id.
+    async fn candidate_ci_tags(
+        &self,
+        version_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>>;
     /// The version a user alias names.
     async fn version_by_alias(
         &self,

@@ -87,6 +87,9 @@ struct Fixture {
     project_token_id: i64,
     /// An active run, one to delete and a deleted one to restore.
     runs: [String; 3],
+    /// The registered model `model` and its first version (global ids).
+    model_id: i64,
+    version_id: i64,
     token: Option<String>,
 }
 
@@ -159,6 +162,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
         }
         runs.push(run.info.run_uuid);
     }
+    let mut ids = Vec::new();
     for name in ["model", "to-delete", "to-rename"] {
         let model = app
             .store
@@ -195,6 +199,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
                 .unwrap();
             if version.number == 1 {
                 app.store.set_alias(&version, "champion").await.unwrap();
+                ids.push((model.id, version.id));
             }
         }
     }
@@ -259,6 +264,8 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
         extra_id: extra.id,
         project_token_id: project_token.token.id,
         runs: runs.try_into().unwrap(),
+        model_id: ids[0].0,
+        version_id: ids[0].1,
         token,
     }
 }
@@ -462,6 +469,37 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         e(
             Method::GET,
             mlflow(p, "model-versions/get-download-uri?name=model&version=1"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/ml/models"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/ml/models/{}", f.model_id),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/ml/models/{}/versions", f.model_id),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!(
+                "/api/v4/projects/{p}/ml/models/{}/versions/{}",
+                f.model_id, f.version_id
+            ),
             None,
             Read,
             200,
@@ -717,6 +755,40 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             Some(json!({"name": "to-delete"})),
             Write,
             200,
+        ),
+        e(
+            Method::PUT,
+            format!("/api/v4/projects/{p}/ml/models/{}", f.model_id),
+            Some(json!({"description": "changed"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::PUT,
+            format!(
+                "/api/v4/projects/{p}/ml/models/{}/versions/{}",
+                f.model_id, f.version_id
+            ),
+            Some(json!({"description": "changed"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            format!(
+                "/api/v4/projects/{p}/ml/models/{}/versions/{}",
+                f.model_id, f.version_id
+            ),
+            None,
+            Write,
+            204,
+        ),
+        e(
+            Method::DELETE,
+            format!("/api/v4/projects/{p}/ml/models/{}", f.model_id),
+            None,
+            Write,
+            204,
         ),
         e(
             Method::PUT,

@@ -17,8 +17,6 @@ use serde_json::{Value, json};
 
 /// The largest page `model-versions/search` serves (MLflow's limit).
 const SEARCH_MAX_RESULTS: i64 = 200_000;
-/// The tag that links a version or run to a CI job (GitLab's).
-const CI_JOB_TAG: &str = "gitlab.CI_JOB_ID";
 
 impl Wire for ModelVersion {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -90,14 +88,8 @@ fn version_answer(version: &ModelVersion) -> Json<Value> {
     Json(json!({"model_version": model_version_json(version)}))
 }
 
-/// A CI job id must be a job's number, so that links to it can be built.
 fn validate_ci_job(key: &str, value: &str) -> MlflowResult<()> {
-    if key == CI_JOB_TAG && (value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(MlflowError::invalid(format!(
-            "Invalid value '{value}' for tag '{CI_JOB_TAG}': a CI job id is a number (as $CI_JOB_ID)."
-        )));
-    }
-    Ok(())
+    hangar_core::ci::validate_ci_tag(key, value).map_err(MlflowError::invalid)
 }
 
 /// Where a new version's files are and which run it promotes, from `source` and `run_id`

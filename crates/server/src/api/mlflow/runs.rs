@@ -155,7 +155,8 @@ fn validate_tag(key: &str, value: &str) -> MlflowResult<()> {
             names::MAX_RUN_TAG_VALUE_LEN
         )));
     }
-    Ok(())
+    // A CI job link must name a job by number (GitLab refuses unknown builds).
+    hangar_core::ci::validate_ci_tag(key, value).map_err(MlflowError::invalid)
 }
 
 fn validate_param(key: &str, value: &str) -> MlflowResult<()> {

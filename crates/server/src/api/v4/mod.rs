@@ -1,8 +1,10 @@
 //! Hangar's JSON API under `/api/v4`, shaped like GitLab's REST API so that python-gitlab
-//! and GitLab scripts drive it unmodified: projects, members, users, access tokens.
+//! and GitLab scripts drive it unmodified: projects, members, users, access tokens, and the
+//! registry's models and versions (described by the OpenAPI document at `/api/v4/openapi.json`).
 
 pub mod error;
 pub mod members;
+pub mod models;
 pub mod pagination;
 pub mod params;
 pub mod projects;
@@ -81,7 +83,33 @@ pub fn router() -> Router<AppState> {
             "/personal_access_tokens/{token_id}",
             get(tokens::get_personal_token).delete(tokens::revoke_personal_token),
         )
+        .route("/projects/{project}/ml/models", get(models::list_models))
+        .route(
+            "/projects/{project}/ml/models/{model_id}",
+            get(models::get_model)
+                .put(models::update_model)
+                .delete(models::delete_model),
+        )
+        .route(
+            "/projects/{project}/ml/models/{model_id}/versions",
+            get(models::list_versions),
+        )
+        .route(
+            "/projects/{project}/ml/models/{model_id}/versions/{version_id}",
+            get(models::get_version)
+                .put(models::update_version)
+                .delete(models::delete_version),
+        )
+        .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found("404") })
+}
+
+/// The OpenAPI document of the registry part of this API.
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
 }
 
 /// Path parameters, refused in GitLab's envelope when they are not valid UTF-8.

@@ -450,7 +450,10 @@ async fn a_models_experiment_lives_and_dies_with_it() {
                 Some(&t),
             )
             .await;
-        let id = exp["experiment"]["experiment_id"].as_str().unwrap().to_owned();
+        let id = exp["experiment"]["experiment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let (status, err) = app
             .post(
                 &mlflow(p, "experiments/delete"),

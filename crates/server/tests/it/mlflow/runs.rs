@@ -283,3 +283,30 @@ async fn dataset_inputs_are_stored_and_searchable() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ci_job_tags_must_be_numbers() {
+    on_each_backend(|app| async move {
+        let (p, t) = setup(&app).await;
+        let run = create_run(&app, p, &t, json!({"experiment_id": "0"})).await;
+        for (key, value) in [("gitlab.CI_JOB_ID", "abc"), ("gitlab.CI_PIPELINE_ID", "1;2"), ("gitlab.CI_JOB_ID", "")] {
+            let (status, err) = app
+                .post(&mlflow(p, "runs/set-tag"), Some(&t), json!({"run_id": run, "key": key, "value": value}))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{key}={value}: {err}");
+            assert!(err["message"].as_str().unwrap().contains("must be a number"), "{err}");
+        }
+        let body = json!({"run_id": run, "tags": [{"key": "ok", "value": "1"}, {"key": "gitlab.CI_JOB_ID", "value": "x"}]});
+        let (status, _) = app.post(&mlflow(p, "runs/log-batch"), Some(&t), body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = app
+            .post(&mlflow(p, "runs/set-tag"), Some(&t), json!({"run_id": run, "key": "gitlab.CI_JOB_ID", "value": "4711"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let run = get_run(&app, p, &t, &run).await;
+        let tags = run["data"]["tags"].as_array().unwrap();
+        assert!(tags.contains(&json!({"key": "gitlab.CI_JOB_ID", "value": "4711"})));
+        assert!(!tags.iter().any(|t| t["key"] == "ok"), "a refused batch wrote a tag");
+    })
+    .await;
+}

@@ -1,4 +1,5 @@
 mod members;
+mod models;
 mod projects;
 mod tokens;
 mod users;
