@@ -1051,6 +1051,12 @@ def short(name: str, r: dict) -> str:
         return f"{r['runs']} runs at {r['runs_per_s']:,.0f} runs/s, errors {r['error_count']}"
     if name.startswith("search"):
         return f"p50 {fmt_ms(r['p50_ms'])}, p99 {fmt_ms(r['p99_ms'])}, {r['requests_per_s']:,.1f} req/s"
+    if name.startswith("registry_create"):
+        return f"{r['versions']} versions at {r['versions_per_s']:,.0f}/s, p99 {fmt_ms(r['p99_ms'])}, errors {r['error_count']}"
+    if name.startswith("registry_search"):
+        return f"p50 {fmt_ms(r['p50_ms'])} for {r['returned']} versions, errors {r['error_count']}"
+    if name.startswith("registry"):
+        return f"{r['requests_per_s']:,.0f} req/s, p99 {fmt_ms(r['p99_ms'])}, errors {r['error_count']}"
     if name == "history":
         return (f"p50 {r['p50_s']:.3f}s over {r['pages']} page(s), RSS +{r['rss_growth_mb']:.1f} MB, "
                 f"seeded at {r['seed_points_per_s']:,.0f} points/s")

@@ -9,6 +9,7 @@
 mod error;
 mod experiments;
 mod group_commit;
+mod logged_models;
 mod members;
 mod migrations;
 pub mod model;

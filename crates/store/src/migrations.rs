@@ -30,6 +30,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_registry.sql"),
         include_str!("../migrations/postgres/0004_registry.sql"),
     ),
+    (
+        5,
+        "logged_models",
+        include_str!("../migrations/sqlite/0005_logged_models.sql"),
+        include_str!("../migrations/postgres/0005_logged_models.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {

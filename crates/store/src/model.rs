@@ -404,3 +404,68 @@ pub struct NewModelVersion {
     pub tags: Vec<(String, String)>,
     pub storage: VersionStorage,
 }
+
+/// MLflow 3's logged model status (`LOGGED_MODEL_*` on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoggedModelStatus {
+    Pending,
+    Ready,
+    UploadFailed,
+}
+
+impl LoggedModelStatus {
+    pub const ALL: [LoggedModelStatus; 3] = [
+        LoggedModelStatus::Pending,
+        LoggedModelStatus::Ready,
+        LoggedModelStatus::UploadFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoggedModelStatus::Pending => "LOGGED_MODEL_PENDING",
+            LoggedModelStatus::Ready => "LOGGED_MODEL_READY",
+            LoggedModelStatus::UploadFailed => "LOGGED_MODEL_UPLOAD_FAILED",
+        }
+    }
+
+    /// By name or by the proto's number (1, 2, 3).
+    pub fn parse(s: &str) -> Option<LoggedModelStatus> {
+        if let Ok(n) = s.parse::<usize>() {
+            return n.checked_sub(1).and_then(|i| Self::ALL.get(i).copied());
+        }
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A logged model (what `log_model` creates) with its tags and params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModel {
+    pub row_id: i64,
+    pub project_id: i64,
+    pub experiment_iid: i64,
+    /// MLflow's `model_id` (`m-<32 hex>`).
+    pub model_uuid: String,
+    pub name: String,
+    pub model_type: String,
+    pub source_run_id: String,
+    pub status: LoggedModelStatus,
+    pub status_message: String,
+    pub artifact_uri: String,
+    pub creation_time: i64,
+    pub last_updated_time: i64,
+    pub deleted: bool,
+    pub tags: Vec<(String, String)>,
+    pub params: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLoggedModel {
+    pub experiment_iid: i64,
+    pub name: String,
+    pub model_type: String,
+    pub source_run_id: String,
+    pub tags: Vec<(String, String)>,
+    pub params: Vec<(String, String)>,
+}

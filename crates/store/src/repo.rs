@@ -315,6 +315,54 @@ pub trait ModelVersionRepo {
     async fn delete_alias(&self, project_id: i64, model_name: &str, alias: &str) -> Result<()>;
 }
 
+#[async_trait]
+pub trait LoggedModelRepo {
+    /// Creates a logged model in an active experiment of the project.
+    async fn create_logged_model(
+        &self,
+        project_id: i64,
+        model: NewLoggedModel,
+    ) -> Result<LoggedModel>;
+    /// The model with this MLflow `model_id` in the project; deleted ones only if asked.
+    async fn get_logged_model(
+        &self,
+        project_id: i64,
+        model_uuid: &str,
+        allow_deleted: bool,
+    ) -> Result<Option<LoggedModel>>;
+    async fn set_logged_model_status(
+        &self,
+        model: &LoggedModel,
+        status: LoggedModelStatus,
+    ) -> Result<()>;
+    /// Soft delete: the model disappears from gets and searches.
+    async fn delete_logged_model(&self, model: &LoggedModel) -> Result<()>;
+    /// Upserts tags, all or none.
+    async fn set_logged_model_tags(
+        &self,
+        model: &LoggedModel,
+        tags: &[(String, String)],
+    ) -> Result<()>;
+    async fn delete_logged_model_tag(&self, model: &LoggedModel, key: &str) -> Result<()>;
+    /// Adds params, all or none; a param logged again keeps its first value unless the same.
+    async fn log_logged_model_params(
+        &self,
+        model: &LoggedModel,
+        params: &[(String, String)],
+    ) -> Result<()>;
+    /// One page of the live models of the given experiments.
+    async fn search_logged_models(
+        &self,
+        project_id: i64,
+        experiment_iids: &[i64],
+        filter: &[Clause],
+        order_by: &[OrderBy],
+        paging: Paging,
+    ) -> Result<Vec<LoggedModel>>;
+    /// Records that the run produced these models (`(model, step)`), as `runs/outputs` does.
+    async fn log_run_outputs(&self, run: &RunInfo, outputs: &[(LoggedModel, i64)]) -> Result<()>;
+}
+
 /// Everything Hangar stores.
 #[async_trait]
 pub trait Store:
@@ -326,6 +374,7 @@ pub trait Store:
     + RunRepo
     + RegisteredModelRepo
     + ModelVersionRepo
+    + LoggedModelRepo
     + Send
     + Sync
 {

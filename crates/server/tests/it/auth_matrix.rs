@@ -6,12 +6,12 @@ use crate::support::{TestApp, backends, mlflow};
 use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_store::model::{
-    LifecycleStage, NewExperiment, NewModelVersion, NewRegisteredModel, NewRun, NewToken, Paging,
-    TokenFilter, VersionStorage, ViewType,
+    LifecycleStage, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
+    NewToken, Paging, TokenFilter, VersionStorage, ViewType,
 };
 use hangar_store::{
-    ExperimentRepo, MemberRepo, ModelVersionRepo, ProjectRepo, RegisteredModelRepo, RunRepo,
-    TokenRepo,
+    ExperimentRepo, LoggedModelRepo, MemberRepo, ModelVersionRepo, ProjectRepo,
+    RegisteredModelRepo, RunRepo, TokenRepo,
 };
 use serde_json::{Value, json};
 
@@ -87,6 +87,8 @@ struct Fixture {
     project_token_id: i64,
     /// An active run, one to delete and a deleted one to restore.
     runs: [String; 3],
+    /// A logged model (MLflow `model_id`) of experiment 1.
+    logged_model: String,
     /// The registered model `model` and its first version (global ids).
     model_id: i64,
     version_id: i64,
@@ -203,6 +205,21 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
             }
         }
     }
+    let logged_model = app
+        .store
+        .create_logged_model(
+            project.id,
+            NewLoggedModel {
+                experiment_iid: 1,
+                name: "lm".into(),
+                model_type: String::new(),
+                source_run_id: runs[0].clone(),
+                tags: vec![("k".into(), "v".into())],
+                params: vec![("p".into(), "1".into())],
+            },
+        )
+        .await
+        .unwrap();
     let project_token = app
         .store
         .create_project_token(
@@ -264,6 +281,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
         extra_id: extra.id,
         project_token_id: project_token.token.id,
         runs: runs.try_into().unwrap(),
+        logged_model: logged_model.model_uuid,
         model_id: ids[0].0,
         version_id: ids[0].1,
         token,
@@ -330,9 +348,14 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         .search_model_versions(project, &[], &[], all)
         .await
         .unwrap();
+    let logged = app
+        .store
+        .search_logged_models(project, &[0, 1, 2, 3], &[], &[], all)
+        .await
+        .unwrap();
     let project = app.store.get_project(project).await.unwrap();
     format!(
-        "{experiments:?}{runs:?}{models:?}{versions:?}{:?}{:?}{project:?}",
+        "{experiments:?}{runs:?}{models:?}{versions:?}{logged:?}{:?}{:?}{project:?}",
         members.items, tokens.items
     )
 }
@@ -470,6 +493,20 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             Method::GET,
             mlflow(p, "model-versions/get-download-uri?name=model&version=1"),
             None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(p, &format!("logged-models/{}", f.logged_model)),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "logged-models/search"),
+            Some(json!({"experiment_ids": ["1"]})),
             Read,
             200,
         ),
@@ -753,6 +790,55 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             Method::DELETE,
             mlflow(p, "registered-models/delete"),
             Some(json!({"name": "to-delete"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "logged-models"),
+            Some(json!({"experiment_id": "1", "name": "fresh"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::PATCH,
+            mlflow(p, &format!("logged-models/{}", f.logged_model)),
+            Some(json!({"model_id": f.logged_model, "status": "LOGGED_MODEL_READY"})),
+            Write,
+            200,
+        ),
+        e(
+            Method::PATCH,
+            mlflow(p, &format!("logged-models/{}/tags", f.logged_model)),
+            Some(json!({"tags": [{"key": "k2", "value": "v"}]})),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            mlflow(p, &format!("logged-models/{}/tags/k", f.logged_model)),
+            None,
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, &format!("logged-models/{}/params", f.logged_model)),
+            Some(json!({"model_id": f.logged_model, "params": [{"key": "p2", "value": "1"}]})),
+            Write,
+            200,
+        ),
+        e(
+            Method::POST,
+            mlflow(p, "runs/outputs"),
+            Some(json!({"run_id": f.runs[0], "models": [{"model_id": f.logged_model, "step": 1}]})),
+            Write,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            mlflow(p, &format!("logged-models/{}", f.logged_model)),
+            None,
             Write,
             200,
         ),

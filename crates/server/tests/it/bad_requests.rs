@@ -392,6 +392,37 @@ fn mlflow_endpoints(run: &str) -> Vec<MlflowEndpoint> {
         },
         MlflowEndpoint {
             method: Method::POST,
+            path: "logged-models",
+            valid: json!({"experiment_id": "1", "name": "lm", "tags": [{"key": "k", "value": "v"}], "params": [{"key": "p", "value": "1"}]}),
+            fields: vec![
+                ("experiment_id", Id, true),
+                ("name", Text, false),
+                ("model_type", Text, false),
+                ("source_run_id", Text, false),
+                ("tags", Tags, false),
+                ("params", Tags, false),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "logged-models/search",
+            valid: json!({"experiment_ids": ["1"], "max_results": 5}),
+            fields: vec![
+                ("experiment_ids", Messages, true),
+                ("max_results", Int, false),
+                ("filter", Text, false),
+                ("page_token", Text, false),
+                ("order_by", Messages, false),
+            ],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
+            path: "runs/outputs",
+            valid: json!({"run_id": run, "models": []}),
+            fields: vec![("run_id", Run, true), ("models", Messages, false)],
+        },
+        MlflowEndpoint {
+            method: Method::POST,
             path: "experiments/search",
             valid: json!({"max_results": 5}),
             fields: vec![

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod experiments;
+pub mod logged_models;
 pub mod model_versions;
 pub mod registered_models;
 pub mod request;
@@ -59,8 +60,36 @@ pub fn router() -> Router<AppState> {
         )
         .route("/metrics/get-history", get(runs::get_metric_history))
         .merge(registry_router())
+        .merge(logged_models_router())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// MLflow 3's `logged-models/*` and `runs/outputs`.
+fn logged_models_router() -> Router<AppState> {
+    use logged_models as lm;
+    Router::new()
+        .route("/logged-models", post(lm::create_logged_model))
+        .route("/logged-models/search", post(lm::search_logged_models))
+        .route(
+            "/logged-models/{model_id}",
+            get(lm::get_logged_model)
+                .patch(lm::finalize_logged_model)
+                .delete(lm::delete_logged_model),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            patch(lm::set_logged_model_tags),
+        )
+        .route(
+            "/logged-models/{model_id}/tags/{tag_key}",
+            delete(lm::delete_logged_model_tag),
+        )
+        .route(
+            "/logged-models/{model_id}/params",
+            post(lm::log_logged_model_params),
+        )
+        .route("/runs/outputs", post(lm::log_outputs))
 }
 
 /// `registered-models/*` and `model-versions/*`, with the methods the client uses.

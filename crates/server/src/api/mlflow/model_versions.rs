@@ -4,6 +4,7 @@
 
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
+use super::logged_models::load_logged_model;
 use super::registered_models::{
     caller_name, model_not_found, validate_description, validate_registry_tag,
 };
@@ -160,6 +161,20 @@ pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
         }
     }
     let (run_uuid, storage) = resolve_source(&source, run_id)?;
+    // MLflow 3 registers a logged model (`models:/m-<id>`): the version's files are its files.
+    let model_uuid = params
+        .string("model_id")?
+        .filter(|m| !m.is_empty())
+        .or_else(|| {
+            source
+                .strip_prefix("models:/")
+                .filter(|id| id.starts_with("m-") && !id.contains('/'))
+                .map(str::to_owned)
+        });
+    let storage = match &model_uuid {
+        Some(id) => VersionStorage::Fixed(load_logged_model(&ctx, id, false).await?.artifact_uri),
+        None => storage,
+    };
     let version = ctx
         .state
         .store
@@ -173,7 +188,7 @@ pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
                 source,
                 run_uuid,
                 run_link: params.string("run_link")?.unwrap_or_default(),
-                model_uuid: params.string("model_id")?.unwrap_or_default(),
+                model_uuid: model_uuid.unwrap_or_default(),
                 tags,
                 storage,
             },

@@ -117,7 +117,6 @@ fn run_not_found(id: &str) -> MlflowError {
     MlflowError::not_found(format!("Run with id={id} not found"))
 }
 
-/// The run named by `run_id` (or the legacy `run_uuid`) in the caller's project.
 /// The run named by `run_id` (or the older `run_uuid`).
 fn run_id_param(params: &Params) -> MlflowResult<String> {
     match params.string("run_id")?.filter(|s| !s.is_empty()) {
@@ -128,6 +127,7 @@ fn run_id_param(params: &Params) -> MlflowResult<String> {
     }
 }
 
+/// The run named by `run_id` (or the legacy `run_uuid`) in the caller's project.
 pub async fn load_run_info(ctx: &Ctx, params: &Params) -> MlflowResult<RunInfo> {
     let id = run_id_param(params)?;
     ctx.state
@@ -147,7 +147,7 @@ fn require_active(run: &RunInfo) -> MlflowResult<()> {
     Ok(())
 }
 
-fn validate_tag(key: &str, value: &str) -> MlflowResult<()> {
+pub(super) fn validate_tag(key: &str, value: &str) -> MlflowResult<()> {
     names::validate_entity_key("key", "key", key).map_err(MlflowError::invalid)?;
     if value.chars().count() > names::MAX_RUN_TAG_VALUE_LEN {
         return Err(MlflowError::invalid(format!(
@@ -159,7 +159,7 @@ fn validate_tag(key: &str, value: &str) -> MlflowResult<()> {
     hangar_core::ci::validate_ci_tag(key, value).map_err(MlflowError::invalid)
 }
 
-fn validate_param(key: &str, value: &str) -> MlflowResult<()> {
+pub(super) fn validate_param(key: &str, value: &str) -> MlflowResult<()> {
     names::validate_entity_key("Param key", "key", key).map_err(MlflowError::invalid)?;
     if value.chars().count() > names::MAX_PARAM_VALUE_LEN {
         return Err(MlflowError::invalid(format!(
@@ -197,7 +197,7 @@ fn prefix_of(p: &Params) -> String {
     p.prefix().to_string()
 }
 
-fn params_changed(
+pub(super) fn params_changed(
     run: &RunInfo,
     changed: &[(String, String, String)],
     single: bool,
