@@ -6,6 +6,7 @@
 //! pooling, migrations — lives in [`sqlite`] and [`postgres`]. Handlers never hold a
 //! transaction: each repo method that changes several rows runs its own.
 
+mod audit_events;
 mod error;
 mod experiments;
 mod group_commit;

@@ -36,6 +36,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_logged_models.sql"),
         include_str!("../migrations/postgres/0005_logged_models.sql"),
     ),
+    (
+        6,
+        "audit_events",
+        include_str!("../migrations/sqlite/0006_audit_events.sql"),
+        include_str!("../migrations/postgres/0006_audit_events.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {

@@ -469,3 +469,29 @@ pub struct NewLoggedModel {
     pub tags: Vec<(String, String)>,
     pub params: Vec<(String, String)>,
 }
+
+/// One entry of a project's audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub project_id: i64,
+    pub author_id: Option<i64>,
+    pub author_name: String,
+    pub event_name: String,
+    pub target_type: String,
+    pub target: String,
+    /// A JSON object.
+    pub details: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    pub project_id: i64,
+    pub author_id: Option<i64>,
+    pub author_name: String,
+    pub event_name: String,
+    pub target_type: String,
+    pub target: String,
+    pub details: String,
+}

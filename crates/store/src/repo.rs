@@ -363,6 +363,13 @@ pub trait LoggedModelRepo {
     async fn log_run_outputs(&self, run: &RunInfo, outputs: &[(LoggedModel, i64)]) -> Result<()>;
 }
 
+#[async_trait]
+pub trait AuditRepo {
+    async fn record_audit_event(&self, event: NewAuditEvent) -> Result<()>;
+    /// A page of the project's events, newest first.
+    async fn list_audit_events(&self, project_id: i64, paging: Paging) -> Result<Page<AuditEvent>>;
+}
+
 /// Everything Hangar stores.
 #[async_trait]
 pub trait Store:
@@ -375,6 +382,7 @@ pub trait Store:
     + RegisteredModelRepo
     + ModelVersionRepo
     + LoggedModelRepo
+    + AuditRepo
     + Send
     + Sync
 {

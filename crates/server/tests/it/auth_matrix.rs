@@ -899,6 +899,13 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         ),
         e(
             Method::GET,
+            format!("/api/v4/projects/{p}/audit_events"),
+            None,
+            Maintain,
+            200,
+        ),
+        e(
+            Method::GET,
             format!("/api/v4/projects/{p}/access_tokens"),
             None,
             Maintain,

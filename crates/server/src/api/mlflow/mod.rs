@@ -189,6 +189,23 @@ impl Ctx {
     pub fn require_write(&self) -> MlflowResult<()> {
         Ok(self.grant.require(&self.caller, Action::WriteRegistry)?)
     }
+
+    /// Records a committed registry change in the project's audit log.
+    pub async fn audit(
+        &self,
+        event: &'static str,
+        target_type: &'static str,
+        target: String,
+        details: serde_json::Value,
+    ) {
+        let change = crate::audit::Change {
+            event,
+            target_type,
+            target,
+            details,
+        };
+        crate::audit::record(&self.state, self.project_id(), &self.caller, change).await;
+    }
 }
 
 impl FromRequestParts<AppState> for Ctx {

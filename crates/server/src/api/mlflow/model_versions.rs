@@ -195,6 +195,13 @@ pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
         )
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    ctx.audit(
+        "model_version_created",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"number": version.number, "run_id": version.run_uuid, "source": version.source}),
+    )
+    .await;
     Ok(version_answer(&version))
 }
 
@@ -215,6 +222,13 @@ pub async fn update_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
         .store
         .update_model_version(&version, &description)
         .await?;
+    ctx.audit(
+        "model_version_updated",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"description": version.description}),
+    )
+    .await;
     Ok(version_answer(&version))
 }
 
@@ -222,6 +236,13 @@ pub async fn delete_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
     ctx.require_write()?;
     let version = version_from_params(&ctx, &params).await?;
     ctx.state.store.delete_model_version(&version).await?;
+    ctx.audit(
+        "model_version_deleted",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"number": version.number}),
+    )
+    .await;
     Ok(Json(json!({})))
 }
 
@@ -235,6 +256,13 @@ pub async fn transition_stage(ctx: Ctx, params: Params) -> MlflowResult<Json<Val
         .store
         .transition_model_version(&version, stage, archive)
         .await?;
+    ctx.audit(
+        "model_version_updated",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"stage": version.stage.as_str(), "archive_existing_versions": archive}),
+    )
+    .await;
     Ok(version_answer(&version))
 }
 
@@ -295,6 +323,13 @@ pub async fn set_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<Jso
         .store
         .set_model_version_tag(&version, &key, &value)
         .await?;
+    ctx.audit(
+        "model_version_updated",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"set_tag": {"key": key, "value": value}}),
+    )
+    .await;
     Ok(Json(json!({})))
 }
 
@@ -308,6 +343,13 @@ pub async fn delete_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<
         .store
         .delete_model_version_tag(&version, &key)
         .await?;
+    ctx.audit(
+        "model_version_updated",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"deleted_tag": key}),
+    )
+    .await;
     Ok(Json(json!({})))
 }
 

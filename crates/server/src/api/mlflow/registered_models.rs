@@ -124,6 +124,13 @@ pub async fn create_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
             },
         )
         .await?;
+    ctx.audit(
+        "model_created",
+        "model",
+        model.name.clone(),
+        json!({"description": model.description, "tags": model.tags}),
+    )
+    .await;
     Ok(model_answer(&model))
 }
 
@@ -142,6 +149,13 @@ pub async fn rename_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
         .rename_registered_model(ctx.project_id(), &name, &new_name)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    ctx.audit(
+        "model_renamed",
+        "model",
+        model.name.clone(),
+        json!({"from": name}),
+    )
+    .await;
     Ok(model_answer(&model))
 }
 
@@ -156,6 +170,13 @@ pub async fn update_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
         .update_registered_model(ctx.project_id(), &name, &description)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    ctx.audit(
+        "model_updated",
+        "model",
+        model.name.clone(),
+        json!({"description": description}),
+    )
+    .await;
     Ok(model_answer(&model))
 }
 
@@ -167,6 +188,7 @@ pub async fn delete_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
         .delete_registered_model(ctx.project_id(), &name)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    ctx.audit("model_deleted", "model", name, json!({})).await;
     Ok(Json(json!({})))
 }
 
@@ -234,6 +256,13 @@ pub async fn set_registered_model_tag(ctx: Ctx, params: Params) -> MlflowResult<
         .set_registered_model_tag(ctx.project_id(), &name, &key, &value)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    ctx.audit(
+        "model_updated",
+        "model",
+        name,
+        json!({"set_tag": {"key": key, "value": value}}),
+    )
+    .await;
     Ok(Json(json!({})))
 }
 
@@ -247,6 +276,8 @@ pub async fn delete_registered_model_tag(ctx: Ctx, params: Params) -> MlflowResu
         .delete_registered_model_tag(ctx.project_id(), &name, &key)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    ctx.audit("model_updated", "model", name, json!({"deleted_tag": key}))
+        .await;
     Ok(Json(json!({})))
 }
 
@@ -258,6 +289,13 @@ pub async fn set_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     let version = version_ref(&params.required_string("version")?)?;
     let version = load_version(&ctx, &name, &version).await?;
     ctx.state.store.set_alias(&version, &alias).await?;
+    ctx.audit(
+        "alias_set",
+        "alias",
+        format!("{name}@{alias}"),
+        json!({"version": version.number, "semver": version.semver}),
+    )
+    .await;
     Ok(Json(json!({})))
 }
 
@@ -271,6 +309,13 @@ pub async fn delete_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>>
         .delete_alias(ctx.project_id(), &name, &alias)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    ctx.audit(
+        "alias_deleted",
+        "alias",
+        format!("{name}@{alias}"),
+        json!({}),
+    )
+    .await;
     Ok(Json(json!({})))
 }
 

@@ -2,6 +2,7 @@
 //! and GitLab scripts drive it unmodified: projects, members, users, access tokens, and the
 //! registry's models and versions (described by the OpenAPI document at `/api/v4/openapi.json`).
 
+pub mod audit_events;
 pub mod error;
 pub mod members;
 pub mod models;
@@ -100,6 +101,10 @@ pub fn router() -> Router<AppState> {
                 .put(models::update_version)
                 .delete(models::delete_version),
         )
+        .route(
+            "/projects/{project}/audit_events",
+            get(audit_events::list_audit_events),
+        )
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found("404") })
 }
@@ -132,6 +137,24 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Records a committed change in project `project_id`'s audit log.
+    pub async fn audit(
+        &self,
+        project_id: i64,
+        event: &'static str,
+        target_type: &'static str,
+        target: String,
+        details: serde_json::Value,
+    ) {
+        let change = crate::audit::Change {
+            event,
+            target_type,
+            target,
+            details,
+        };
+        crate::audit::record(&self.state, project_id, &self.caller, change).await;
+    }
+
     /// Finds a project and checks `action` on it; invisible projects are 404s.
     pub async fn project(&self, reference: &str, action: Action) -> ApiResult<ProjectGrant> {
         auth::authorize_project(&self.state, &self.caller, reference, action)

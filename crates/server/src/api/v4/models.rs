@@ -187,6 +187,14 @@ pub async fn update_model(
         .update_registered_model(grant.project.id, &model.name, &description)
         .await
         .map_err(|e| ApiError::from_store(e, "Model"))?;
+    ctx.audit(
+        grant.project.id,
+        "model_updated",
+        "model",
+        model.name.clone(),
+        json!({"description": description}),
+    )
+    .await;
     Ok(Json(models_json(&ctx, &grant, &[model]).await?.remove(0)))
 }
 
@@ -201,6 +209,14 @@ pub async fn delete_model(
         .delete_registered_model(grant.project.id, &model.name)
         .await
         .map_err(|e| ApiError::from_store(e, "Model"))?;
+    ctx.audit(
+        grant.project.id,
+        "model_deleted",
+        "model",
+        model.name,
+        json!({}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -246,6 +262,14 @@ pub async fn update_version(
         .store
         .update_model_version(&version, &description)
         .await?;
+    ctx.audit(
+        grant.project.id,
+        "model_version_updated",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"description": description}),
+    )
+    .await;
     Ok(Json(
         versions_json(&ctx, &grant, &[&version]).await?.remove(0),
     ))
@@ -258,5 +282,13 @@ pub async fn delete_version(
     let grant = ctx.project(&project, Action::WriteRegistry).await?;
     let version = load_version(&ctx, &grant, &model, &version).await?;
     ctx.state.store.delete_model_version(&version).await?;
+    ctx.audit(
+        grant.project.id,
+        "model_version_deleted",
+        "model_version",
+        format!("{}/{}", version.model_name, version.semver),
+        json!({"number": version.number}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -177,6 +177,21 @@ pub async fn update_project(
     if let Some(path) = &path {
         names::validate_path_segment("path", path).map_err(ApiError::bad_request)?;
     }
+    // What the request changed, for the audit log (the registry settings among it).
+    let changes = serde_json::Value::Object(
+        [
+            "name",
+            "path",
+            "description",
+            "visibility",
+            "model_registry_access_level",
+            "ci_base_url",
+        ]
+        .into_iter()
+        .filter(|k| params.has(k))
+        .map(|k| (k.to_owned(), params.string(k).ok().flatten().into()))
+        .collect(),
+    );
     let update = ProjectUpdate {
         name,
         path,
@@ -191,6 +206,14 @@ pub async fn update_project(
         .update_project(grant.project.id, update)
         .await
         .map_err(|e| ApiError::from_store(e, "Project"))?;
+    ctx.audit(
+        project.id,
+        "project_settings_updated",
+        "project",
+        project.path_with_namespace(),
+        changes,
+    )
+    .await;
     Ok(Json(project_json(&project, &ctx.base)))
 }
 

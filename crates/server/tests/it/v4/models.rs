@@ -115,6 +115,7 @@ async fn the_openapi_document_describes_every_registry_route() {
                 &["get", "put", "delete"],
             ),
             ("/projects/{project}", &["put"]),
+            ("/projects/{project}/audit_events", &["get"]),
         ] {
             for method in methods {
                 assert!(
@@ -129,6 +130,108 @@ async fn the_openapi_document_describes_every_registry_route() {
             let pointer = format!("/{}", &reference[..reference.find('"').unwrap()]);
             assert!(doc.pointer(&pointer).is_some(), "dangling $ref {pointer}");
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registry_changes_are_in_the_audit_log() {
+    on_each_backend(|app| async move {
+        let (owner, t) = app.user("owner", false).await;
+        let project = app
+            .project(
+                "team/audit",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let p = project.id;
+        let (reporter, rt) = app.user("rep", false).await;
+        app.member(&project, &reporter, Role::Reporter).await;
+        ok(
+            &app,
+            Method::POST,
+            &mlflow(p, "registered-models/create"),
+            &rt,
+            Some(json!({"name": "m"})),
+        )
+        .await;
+        ok(
+            &app,
+            Method::POST,
+            &mlflow(p, "model-versions/create"),
+            &rt,
+            Some(json!({"name": "m"})),
+        )
+        .await;
+        ok(
+            &app,
+            Method::POST,
+            &mlflow(p, "registered-models/alias"),
+            &rt,
+            Some(json!({"name": "m", "alias": "prod", "version": "1"})),
+        )
+        .await;
+        ok(
+            &app,
+            Method::DELETE,
+            &mlflow(p, "model-versions/delete"),
+            &rt,
+            Some(json!({"name": "m", "version": "1.0.0"})),
+        )
+        .await;
+        ok(
+            &app,
+            Method::PUT,
+            &format!("/api/v4/projects/{p}"),
+            &t,
+            Some(json!({"ci_base_url": "https://ci.example.com/a/b"})),
+        )
+        .await;
+        // A refused change is not logged.
+        let (status, _) = app
+            .post(
+                &mlflow(p, "model-versions/create"),
+                Some(&rt),
+                json!({"name": "nope"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let uri = format!("/api/v4/projects/{p}/audit_events");
+        let events = ok(&app, Method::GET, &uri, &t, None).await;
+        let seen: Vec<(&str, &str, &str)> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["event_name"].as_str().unwrap(),
+                    e["target_details"].as_str().unwrap(),
+                    e["author_name"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("project_settings_updated", "team/audit", "owner"),
+                ("model_version_deleted", "m/1.0.0", "rep"),
+                ("alias_set", "m@prod", "rep"),
+                ("model_version_created", "m/1.0.0", "rep"),
+                ("model_created", "m", "rep"),
+            ]
+        );
+        assert_eq!(
+            events[0]["details"]["ci_base_url"],
+            "https://ci.example.com/a/b"
+        );
+        assert_eq!(events[4]["author_id"], reporter.id);
+        assert!(events[4]["created_at"].as_str().unwrap().ends_with('Z'));
+        // Maintainers read it; a reporter may not.
+        let (status, _) = app.get(&uri, Some(&rt)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
     })
     .await;
 }

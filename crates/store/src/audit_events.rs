@@ -1,0 +1,67 @@
+//! The audit log of registry changes, per project.
+
+use crate::model::*;
+use crate::{AuditRepo, SqlStore, StoreError};
+use async_trait::async_trait;
+use sqlx::Row;
+
+#[async_trait]
+impl AuditRepo for SqlStore {
+    async fn record_audit_event(&self, event: NewAuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (project_id, author_id, author_name, event_name, target_type,
+                 target, details, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.project_id)
+        .bind(event.author_id)
+        .bind(&event.author_name)
+        .bind(&event.event_name)
+        .bind(&event.target_type)
+        .bind(&event.target)
+        .bind(&event.details)
+        .bind(hangar_core::now_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit_events(
+        &self,
+        project_id: i64,
+        paging: Paging,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_one(&self.reader)
+                .await?;
+        let rows = sqlx::query(
+            "SELECT id, project_id, author_id, author_name, event_name, target_type, target, details,
+                 created_at
+             FROM audit_events WHERE project_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(project_id)
+        .bind(paging.limit)
+        .bind(paging.offset)
+        .fetch_all(&self.reader)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                Ok(AuditEvent {
+                    id: row.try_get("id")?,
+                    project_id: row.try_get("project_id")?,
+                    author_id: row.try_get("author_id")?,
+                    author_name: row.try_get("author_name")?,
+                    event_name: row.try_get("event_name")?,
+                    target_type: row.try_get("target_type")?,
+                    target: row.try_get("target")?,
+                    details: row.try_get("details")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Page { items, total })
+    }
+}
