@@ -3,7 +3,7 @@
 
 use crate::model::*;
 use crate::registered_models::{
-    load_tags, mentions_prompt_tag, push_ids, push_string_comparison, upsert_tags,
+    mentions_prompt_tag, push_ids, push_string_comparison, upsert_tags,
 };
 use crate::runs::insert_run;
 use crate::sql::{Arg, Sql};
@@ -264,19 +264,29 @@ impl SqlStore {
         if versions.is_empty() {
             return Ok(versions);
         }
+        // Tags and aliases of every version in one round trip.
         let ids: Vec<i64> = versions.iter().map(|v| v.id).collect();
-        let mut tags = load_tags(self, "model_version_tags", "version_id", &ids).await?;
-        let mut alias_sql = Sql::new(
-            "SELECT version_id, alias FROM registered_model_aliases WHERE version_id IN (",
+        let mut sql = Sql::new(
+            "SELECT version_id, 't' AS kind, key, value FROM model_version_tags WHERE version_id IN (",
         );
-        push_ids(&mut alias_sql, &ids);
-        alias_sql.push(") ORDER BY alias");
+        push_ids(&mut sql, &ids);
+        sql.push(
+            ") UNION ALL SELECT version_id, 'a' AS kind, alias AS key, '' AS value \
+             FROM registered_model_aliases WHERE version_id IN (",
+        );
+        push_ids(&mut sql, &ids);
+        sql.push(") ORDER BY key");
+        let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         let mut aliases: HashMap<i64, Vec<String>> = HashMap::new();
-        for row in alias_sql.build().fetch_all(&self.reader).await? {
-            aliases
-                .entry(row.try_get("version_id")?)
-                .or_default()
-                .push(row.try_get("alias")?);
+        for row in sql.build().fetch_all(&self.reader).await? {
+            let id: i64 = row.try_get("version_id")?;
+            if row.try_get::<String, _>("kind")? == "t" {
+                tags.entry(id)
+                    .or_default()
+                    .push((row.try_get("key")?, row.try_get("value")?));
+            } else {
+                aliases.entry(id).or_default().push(row.try_get("key")?);
+            }
         }
         for v in &mut versions {
             v.tags = tags.remove(&v.id).unwrap_or_default();
