@@ -37,6 +37,8 @@ def test_create_get_finalize_tags_params_delete(client):
         client.log_model_params(m.model_id, {"alpha": "0.9"})
 
     client.log_outputs(run.info.run_id, [LoggedModelOutput(m.model_id, 3)])
+    outputs = client.get_run(run.info.run_id).outputs.model_outputs
+    assert [(o.model_id, o.step) for o in outputs] == [(m.model_id, 3)]
 
     client.delete_logged_model(m.model_id)
     with pytest.raises(MlflowException) as e:

@@ -295,6 +295,8 @@ pub struct Run {
     pub params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub inputs: Vec<DatasetInput>,
+    /// Logged models the run produced (`runs/outputs`): `(model_id, step)`.
+    pub outputs: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone)]

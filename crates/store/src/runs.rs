@@ -293,6 +293,7 @@ pub(crate) async fn insert_run(
         params: Vec::new(),
         tags,
         inputs: Vec::new(),
+        outputs: Vec::new(),
     })
 }
 
@@ -312,7 +313,7 @@ impl SqlStore {
             }
             sql.push(")");
         };
-        // kind: 0 a latest metric, 1 a param, 2 a tag, 3 "has dataset inputs".
+        // kind: 0 a latest metric, 1 a param, 2 a tag, 3 "has dataset inputs", 4 a model output.
         let mut sql = Sql::for_backend(
             self.backend,
             "SELECT run_id, CAST(0 AS BIGINT) AS kind, key, CAST(NULL AS TEXT) AS text_value,
@@ -332,10 +333,17 @@ impl SqlStore {
                 CAST(0 AS DOUBLE PRECISION), 0, 0, 0 FROM run_inputs WHERE run_id IN (",
         );
         ids(&mut sql);
+        sql.push(
+            " UNION ALL SELECT o.run_id, CAST(4 AS BIGINT), lm.model_uuid, CAST(NULL AS TEXT),
+                CAST(0 AS DOUBLE PRECISION), 0, 0, o.step
+             FROM run_outputs o JOIN logged_models lm ON lm.id = o.model_id WHERE o.run_id IN (",
+        );
+        ids(&mut sql);
         sql.push(" ORDER BY kind, key");
         let mut metrics: HashMap<i64, Vec<Metric>> = HashMap::new();
         let mut params: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        let mut outputs: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
         let mut with_inputs = false;
         for row in sql.build().fetch_all(&self.reader).await? {
             let run_id: i64 = row.try_get("run_id")?;
@@ -352,7 +360,11 @@ impl SqlStore {
                     .entry(run_id)
                     .or_default()
                     .push((row.try_get("key")?, row.try_get("text_value")?)),
-                _ => with_inputs = true,
+                3 => with_inputs = true,
+                _ => outputs
+                    .entry(run_id)
+                    .or_default()
+                    .push((row.try_get("key")?, row.try_get("step")?)),
             }
         }
         let mut inputs: HashMap<i64, Vec<DatasetInput>> = HashMap::new();
@@ -366,6 +378,7 @@ impl SqlStore {
                 params: params.remove(&info.row_id).unwrap_or_default(),
                 tags: tags.remove(&info.row_id).unwrap_or_default(),
                 inputs: inputs.remove(&info.row_id).unwrap_or_default(),
+                outputs: outputs.remove(&info.row_id).unwrap_or_default(),
                 info,
             })
             .collect())

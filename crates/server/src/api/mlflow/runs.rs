@@ -110,7 +110,14 @@ pub fn run_json(run: &Run) -> Value {
             })
             .collect();
     }
-    json!({"info": run_info_json(&run.info), "data": data, "inputs": inputs})
+    let mut out = json!({"info": run_info_json(&run.info), "data": data, "inputs": inputs});
+    if !run.outputs.is_empty() {
+        // MLflow 3 reads the models a run logged from here (`register_model("runs:/…")`).
+        out["outputs"] = json!({"model_outputs": run.outputs.iter()
+            .map(|(model_id, step)| json!({"model_id": model_id, "step": step}))
+            .collect::<Vec<_>>()});
+    }
+    out
 }
 
 fn run_not_found(id: &str) -> MlflowError {
