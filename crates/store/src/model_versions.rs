@@ -5,7 +5,7 @@ use crate::model::*;
 use crate::registered_models::{
     mentions_prompt_tag, push_ids, push_string_comparison, upsert_tags,
 };
-use crate::runs::insert_run;
+use crate::runs::insert_run_into;
 use crate::sql::{Arg, Sql};
 use crate::{ModelVersionRepo, SqlStore, StoreError};
 use async_trait::async_trait;
@@ -79,7 +79,10 @@ async fn insert_version(
         "UPDATE registered_models SET last_version_number = last_version_number + 1,
              last_updated_time = $1
          WHERE project_id = $2 AND name = $3
-         RETURNING id, last_version_number, highest_semver, latest_version_id, experiment_id",
+         RETURNING id, last_version_number, highest_semver, experiment_id,
+             (SELECT e.iid FROM experiments e WHERE e.id = experiment_id) AS experiment_iid,
+             (SELECT e.artifact_location FROM experiments e WHERE e.id = experiment_id) AS location,
+             (SELECT v.semver FROM model_versions v WHERE v.id = latest_version_id) AS latest_semver",
     )
     .bind(now)
     .bind(project_id)
@@ -90,7 +93,6 @@ async fn insert_version(
     let model_id: i64 = row.try_get("id")?;
     let number: i64 = row.try_get("last_version_number")?;
     let highest: Option<String> = row.try_get("highest_semver")?;
-    let latest_id: Option<i64> = row.try_get("latest_version_id")?;
     let experiment_id: i64 = row.try_get("experiment_id")?;
     let highest = highest.as_deref().and_then(|s| semver::parse(s).ok());
 
@@ -142,14 +144,13 @@ async fn insert_version(
             )
         }
         None => {
-            let experiment_iid: i64 =
-                sqlx::query_scalar("SELECT iid FROM experiments WHERE id = $1")
-                    .bind(experiment_id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            let run = insert_run(
+            let experiment_iid: i64 = row.try_get("experiment_iid")?;
+            let location: String = row.try_get("location")?;
+            let run = insert_run_into(
                 conn,
                 project_id,
+                experiment_id,
+                &location,
                 NewRun {
                     experiment_iid,
                     user_id: new.user_id.clone(),
@@ -202,15 +203,7 @@ async fn insert_version(
     let is_highest = highest
         .as_ref()
         .is_none_or(|h| semver::precedence(&version, h).is_gt());
-    let latest_semver: Option<String> = match latest_id {
-        Some(latest) => {
-            sqlx::query_scalar("SELECT semver FROM model_versions WHERE id = $1")
-                .bind(latest)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        None => None,
-    };
+    let latest_semver: Option<String> = row.try_get("latest_semver")?;
     let is_latest = latest_semver
         .as_deref()
         .and_then(|s| semver::parse(s).ok())

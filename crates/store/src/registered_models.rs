@@ -45,7 +45,8 @@ fn model_from_row(row: &AnyRow) -> Result<(RegisteredModel, Option<i64>), sqlx::
     ))
 }
 
-/// Sets tags of one owner row in `table` (`registered_model_tags` / `model_version_tags`).
+/// Sets tags of one owner row in `table` (`registered_model_tags`, `model_version_tags`, …)
+/// in one statement; of a key given twice, the last value wins.
 pub(crate) async fn upsert_tags(
     conn: &mut AnyConnection,
     table: &str,
@@ -53,18 +54,32 @@ pub(crate) async fn upsert_tags(
     owner: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
-    for (key, value) in tags {
-        let text = format!(
-            "INSERT INTO {table} ({owner_column}, key, value) VALUES ($1, $2, $3)
-             ON CONFLICT ({owner_column}, key) DO UPDATE SET value = excluded.value"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(text))
-            .bind(owner)
-            .bind(key)
-            .bind(value)
-            .execute(&mut *conn)
-            .await?;
+    let last: Vec<&(String, String)> = tags
+        .iter()
+        .enumerate()
+        .filter(|(i, (key, _))| !tags[i + 1..].iter().any(|(k, _)| k == key))
+        .map(|(_, tag)| tag)
+        .collect();
+    if last.is_empty() {
+        return Ok(());
     }
+    let mut sql = Sql::for_conn(
+        conn,
+        &format!("INSERT INTO {table} ({owner_column}, key, value) VALUES "),
+    );
+    for (i, (key, value)) in last.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .bind_i64(owner)
+            .push(", ")
+            .bind_str(key)
+            .push(", ")
+            .bind_str(value)
+            .push(")");
+    }
+    sql.push(&format!(
+        " ON CONFLICT ({owner_column}, key) DO UPDATE SET value = excluded.value"
+    ));
+    sql.build().execute(&mut *conn).await?;
     Ok(())
 }
 

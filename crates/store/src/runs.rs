@@ -247,6 +247,18 @@ pub(crate) async fn insert_run(
     }
     let experiment_id: i64 = experiment.try_get("id")?;
     let location: String = experiment.try_get("artifact_location")?;
+    insert_run_into(conn, project_id, experiment_id, &location, run).await
+}
+
+/// Inserts a run into the experiment with row id `experiment_id` (active, of the project),
+/// whose artifact location is `location`.
+pub(crate) async fn insert_run_into(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    experiment_id: i64,
+    location: &str,
+    run: NewRun,
+) -> Result<Run, StoreError> {
     let iid: i64 = sqlx::query_scalar(
         "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = $1 RETURNING last_run_iid",
     )
