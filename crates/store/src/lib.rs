@@ -15,6 +15,7 @@ mod members;
 mod migrations;
 pub mod model;
 mod model_versions;
+mod model_versions_search;
 pub mod postgres;
 mod projects;
 mod registered_models;

@@ -2,24 +2,22 @@
 //! unique and never reused; tags, user aliases, stages, and the candidate run of each.
 
 use crate::model::*;
-use crate::registered_models::{
-    mentions_prompt_tag, push_ids, push_string_comparison, upsert_tags,
-};
+use crate::registered_models::{push_ids, upsert_tags};
 use crate::runs::insert_run_into;
-use crate::sql::{Arg, Sql};
+use crate::sql::Sql;
 use crate::{ModelVersionRepo, SqlStore, StoreError};
 use async_trait::async_trait;
-use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
+use hangar_core::filter::{Clause, OrderBy};
 use hangar_core::registry::{SEMVER_TAG, Stage, VersionRef};
 use hangar_core::semver;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
-const VERSION_COLUMNS: &str = "v.id, v.model_id, m.name AS model_name, v.number, v.semver, \
+pub(crate) const VERSION_COLUMNS: &str = "v.id, v.model_id, m.name AS model_name, v.number, v.semver, \
      v.description, v.user_id, v.source, v.storage_location, r.run_uuid, v.run_link, \
      v.model_uuid, v.current_stage, v.creation_time, v.last_updated_time";
-const VERSION_FROM: &str = " FROM model_versions v JOIN registered_models m ON m.id = v.model_id \
+pub(crate) const VERSION_FROM: &str = " FROM model_versions v JOIN registered_models m ON m.id = v.model_id \
      LEFT JOIN runs r ON r.id = v.run_id";
 
 fn version_from_row(row: &AnyRow) -> Result<ModelVersion, sqlx::Error> {
@@ -315,53 +313,6 @@ impl SqlStore {
     }
 }
 
-/// Appends a model-version filter clause (keys already checked by the filter parser).
-fn push_version_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
-    match &clause.key {
-        Key::Attribute(a) if a == "version_number" => {
-            let Value::Num(n) = clause.value else {
-                return Err(StoreError::Invalid(format!(
-                    "Unsupported value {:?}",
-                    clause.value
-                )));
-            };
-            let op = match clause.comparator {
-                Comparator::Eq => " = ",
-                Comparator::Ne => " <> ",
-                Comparator::Lt => " < ",
-                Comparator::Le => " <= ",
-                Comparator::Gt => " > ",
-                Comparator::Ge => " >= ",
-                other => {
-                    return Err(StoreError::Invalid(format!(
-                        "Unsupported comparator {other}"
-                    )));
-                }
-            };
-            sql.push(" AND v.number").push(op).bind(Arg::F64(n));
-            Ok(())
-        }
-        Key::Attribute(a) => {
-            let column = match a.as_str() {
-                "name" => "m.name",
-                "run_id" => "COALESCE(r.run_uuid, '')",
-                _ => "v.source",
-            };
-            push_string_comparison(sql, column, clause.comparator, &clause.value)
-        }
-        Key::Tag(key) => {
-            sql.push(" AND EXISTS (SELECT 1 FROM model_version_tags t WHERE t.version_id = v.id AND t.key = ")
-                .bind_str(key);
-            push_string_comparison(sql, "t.value", clause.comparator, &clause.value)?;
-            sql.push(")");
-            Ok(())
-        }
-        other => Err(StoreError::Invalid(format!(
-            "Unsupported filter key {other:?}"
-        ))),
-    }
-}
-
 #[async_trait]
 impl ModelVersionRepo for SqlStore {
     async fn create_model_version(
@@ -530,45 +481,7 @@ impl ModelVersionRepo for SqlStore {
         order_by: &[OrderBy],
         paging: Paging,
     ) -> Result<Vec<ModelVersion>, StoreError> {
-        let mut sql = Sql::new("SELECT ");
-        sql.push(VERSION_COLUMNS)
-            .push(VERSION_FROM)
-            .push(" WHERE m.project_id = ")
-            .bind_i64(project_id)
-            .push(" AND v.deleted = 0");
-        for clause in filter {
-            push_version_clause(&mut sql, clause)?;
-        }
-        if !mentions_prompt_tag(filter) {
-            sql.push(
-                " AND NOT EXISTS (SELECT 1 FROM registered_model_tags pt WHERE pt.model_id = m.id \
-                 AND pt.key = 'mlflow.prompt.is_prompt' AND pt.value = 'true')",
-            );
-        }
-        let mut terms = Vec::new();
-        for order in order_by {
-            let column = match order.key.name() {
-                "name" => "m.name",
-                "version_number" => "v.number",
-                "creation_timestamp" => "v.creation_time",
-                _ => "v.last_updated_time",
-            };
-            terms.push(format!(
-                "{column} {}",
-                if order.ascending { "ASC" } else { "DESC" }
-            ));
-        }
-        if terms.is_empty() {
-            terms.extend(
-                ["v.last_updated_time DESC", "m.name ASC", "v.number DESC"].map(String::from),
-            );
-        }
-        terms.push("v.id ASC".into());
-        sql.push(" ORDER BY ").push(&terms.join(", "));
-        sql.push(" LIMIT ")
-            .bind_i64(paging.limit)
-            .push(" OFFSET ")
-            .bind_i64(paging.offset);
+        let sql = crate::model_versions_search::search_sql(project_id, filter, order_by, paging)?;
         self.load_versions(&sql).await
     }
 
