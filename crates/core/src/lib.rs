@@ -2,6 +2,7 @@
 //!
 //! - [`access`]: roles, visibility, registry access levels and the one function that decides
 //!   who may do what ([`access::decide`]).
+//! - [`artifact_path`]: file paths confined to their root (the check every file endpoint runs).
 //! - [`ci`]: links from runs and model versions to the CI jobs that made them.
 //! - [`token`]: access tokens in GitLab's format, their scopes and hashes.
 //! - [`names`]: validation of user-chosen names (projects, users, MLflow keys).
@@ -11,6 +12,7 @@
 //! - [`registry`]: the registry's names: models, aliases, stages, `version` references.
 
 pub mod access;
+pub mod artifact_path;
 pub mod ci;
 pub mod filter;
 pub mod names;

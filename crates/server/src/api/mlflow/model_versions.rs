@@ -118,8 +118,13 @@ fn resolve_source(
                 "The run_id request parameter must identify the resource that contains the source.",
             ));
         }
-        let path = path.trim_matches('/').to_owned();
-        return Ok((Some(source_run.to_owned()), VersionStorage::Candidate(path)));
+        // The path inside the run's artifacts, with the same confinement as every file route.
+        let path = hangar_core::artifact_path::ArtifactPath::parse(path)
+            .map_err(|e| invalid(&e.to_string()))?;
+        return Ok((
+            Some(source_run.to_owned()),
+            VersionStorage::Candidate(path.to_string()),
+        ));
     }
     let has_scheme = source
         .split_once(':')
@@ -381,5 +386,13 @@ mod tests {
         );
         assert!(resolve_source("s3://bucket/%2e%2e/x", None).is_err());
         assert!(resolve_source("C:\\models\\m", None).is_err());
+        for bad in [
+            "runs:/abc/model#x",
+            "runs:/abc/a\\b",
+            "runs:/abc//etc",
+            "runs:/abc/%252e%252e/x",
+        ] {
+            assert!(resolve_source(bad, None).is_err(), "{bad}");
+        }
     }
 }
