@@ -33,6 +33,32 @@ fn already_exists(name: &str) -> String {
     format!("Experiment(name={name}) already exists.")
 }
 
+/// The row id and artifact location of the project's experiment `iid`, which must be active
+/// (new runs and logged models go only into active experiments).
+pub(crate) async fn active_experiment(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    iid: i64,
+) -> Result<(i64, String), StoreError> {
+    let experiment = sqlx::query(
+        "SELECT id, artifact_location, lifecycle_stage FROM experiments WHERE project_id = $1 AND iid = $2",
+    )
+    .bind(project_id)
+    .bind(iid)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    if experiment.try_get::<String, _>("lifecycle_stage")? != "active" {
+        return Err(StoreError::Invalid(format!(
+            "The experiment {iid} must be in the 'active' state. Current state is deleted."
+        )));
+    }
+    Ok((
+        experiment.try_get("id")?,
+        experiment.try_get("artifact_location")?,
+    ))
+}
+
 /// Inserts an experiment with the project's next iid: (row id, iid, artifact location).
 pub(crate) async fn insert_experiment(
     conn: &mut AnyConnection,

@@ -1,6 +1,7 @@
 //! MLflow 3's logged models: what `log_model` creates before it uploads the files under the
 //! model's `artifact_uri` (`<experiment location>/models/<model_id>/artifacts`).
 
+use crate::experiments::active_experiment;
 use crate::model::*;
 use crate::registered_models::{load_tags, push_ids, push_string_comparison, upsert_tags};
 use crate::sql::{Arg, Sql};
@@ -171,29 +172,15 @@ impl LoggedModelRepo for SqlStore {
         project_id: i64,
         model: NewLoggedModel,
     ) -> Result<LoggedModel, StoreError> {
-        let experiment = sqlx::query(
-            "SELECT id, artifact_location, lifecycle_stage FROM experiments WHERE project_id = $1 AND iid = $2",
-        )
-        .bind(project_id)
-        .bind(model.experiment_iid)
-        .fetch_optional(&self.reader)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        if experiment.try_get::<String, _>("lifecycle_stage")? != "active" {
-            return Err(StoreError::Invalid(format!(
-                "The experiment {} must be in the 'active' state. Current state is deleted.",
-                model.experiment_iid
-            )));
-        }
-        let experiment_id: i64 = experiment.try_get("id")?;
-        let location: String = experiment.try_get("artifact_location")?;
+        let now = hangar_core::now_millis();
+        let mut tx = self.writer.begin().await?;
+        let (experiment_id, location) =
+            active_experiment(&mut tx, project_id, model.experiment_iid).await?;
         let model_uuid = new_model_uuid();
         let artifact_uri = format!(
             "{}/models/{model_uuid}/artifacts",
             location.trim_end_matches('/')
         );
-        let now = hangar_core::now_millis();
-        let mut tx = self.writer.begin().await?;
         let row_id: i64 = sqlx::query_scalar(
             "INSERT INTO logged_models (project_id, experiment_id, model_uuid, name, model_type,
                  source_run_id, status, artifact_uri, creation_time, last_updated_time)

@@ -231,22 +231,8 @@ pub(crate) async fn insert_run(
     project_id: i64,
     run: NewRun,
 ) -> Result<Run, StoreError> {
-    let experiment = sqlx::query(
-            "SELECT id, artifact_location, lifecycle_stage FROM experiments WHERE project_id = $1 AND iid = $2",
-        )
-        .bind(project_id)
-        .bind(run.experiment_iid)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    if experiment.try_get::<String, _>("lifecycle_stage")? != "active" {
-        return Err(StoreError::Invalid(format!(
-            "The experiment {} must be in the 'active' state. Current state is deleted.",
-            run.experiment_iid
-        )));
-    }
-    let experiment_id: i64 = experiment.try_get("id")?;
-    let location: String = experiment.try_get("artifact_location")?;
+    let (experiment_id, location) =
+        crate::experiments::active_experiment(conn, project_id, run.experiment_iid).await?;
     insert_run_into(conn, project_id, experiment_id, &location, run).await
 }
 

@@ -198,13 +198,16 @@ impl Ctx {
         target: String,
         details: serde_json::Value,
     ) {
-        let change = crate::audit::Change {
+        crate::audit::record(
+            &self.state,
+            self.project_id(),
+            &self.caller,
             event,
             target_type,
             target,
             details,
-        };
-        crate::audit::record(&self.state, self.project_id(), &self.caller, change).await;
+        )
+        .await;
     }
 }
 

@@ -146,13 +146,16 @@ impl Ctx {
         target: String,
         details: serde_json::Value,
     ) {
-        let change = crate::audit::Change {
+        crate::audit::record(
+            &self.state,
+            project_id,
+            &self.caller,
             event,
             target_type,
             target,
             details,
-        };
-        crate::audit::record(&self.state, project_id, &self.caller, change).await;
+        )
+        .await;
     }
 
     /// Finds a project and checks `action` on it; invisible projects are 404s.
