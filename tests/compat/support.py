@@ -25,6 +25,10 @@ BACKEND = os.environ.get("HANGAR_TEST_BACKEND", "sqlite")
 MLFLOW_MAJOR = int(mlflow.__version__.split(".")[0])
 TOKEN_RE = re.compile(r"glpat-[A-Za-z0-9_-]{20,}")
 HTTP_TIMEOUT = 30
+# HANGAR_TEST_BLOB_URL=s3://bucket (with HANGAR_TEST_S3_ENDPOINT) stores the servers' files in
+# S3-compatible storage instead of their data folders.
+BLOB_URL = os.environ.get("HANGAR_TEST_BLOB_URL")
+S3_ENDPOINT = os.environ.get("HANGAR_TEST_S3_ENDPOINT")
 
 # Access levels (GitLab's numbers).
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
@@ -110,6 +114,11 @@ class HangarServer:
                "--listen", f"127.0.0.1:{self.port}"]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
+        if BLOB_URL:
+            # Each server its own prefix of the test bucket.
+            cmd += ["--blob-url", f"{BLOB_URL.rstrip('/')}/{uuid.uuid4().hex}"]
+            if S3_ENDPOINT:
+                cmd += ["--s3-endpoint", S3_ENDPOINT]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         SERVER_LOGS.append(self.log_path)
         with open(self.log_path, "ab") as log:

@@ -2,10 +2,23 @@
 //! or S3-compatible storage (`s3://bucket/prefix`, endpoint and credentials from the
 //! standard AWS variables).
 
-use object_store::ObjectStore;
+use bytes::Bytes;
+use futures::stream::{BoxStream, Stream, StreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use sha2::{Digest, Sha256};
+use std::ops::Range;
 use std::sync::Arc;
+
+/// Bytes gathered before a write becomes a multipart upload, and the part size after: a
+/// smaller file is one `put`; a larger one streams with at most [`PARTS_IN_FLIGHT`] parts
+/// buffered, so memory stays flat whatever the size.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT: usize = 4;
+
+/// The folder, under the store's prefix, that holds every blob.
+const OBJECTS: &str = "objects";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -15,6 +28,36 @@ pub enum BlobError {
     Store(#[from] object_store::Error),
     #[error("cannot create blob folder {0}: {1}")]
     Io(String, std::io::Error),
+    #[error("the file exceeds the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("the upload was cut off: {0}")]
+    Body(String),
+    #[error("the upload's SHA-256 is {actual}, not the {expected} it was sent with")]
+    ChecksumMismatch { expected: String, actual: String },
+}
+
+/// A blob written to the end: its key (for [`BlobStore::read`]), size and hex SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A blob found by [`BlobStore::list`].
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub last_modified: std::time::SystemTime,
+}
+
+/// Where an `s3://` store is, when not AWS itself; `None` falls back to the standard AWS
+/// variables (`AWS_ENDPOINT_URL`, `AWS_REGION`), which also carry the credentials.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
 }
 
 /// Where files go. Cloning shares the underlying store.
@@ -27,7 +70,7 @@ pub struct BlobStore {
 
 impl BlobStore {
     /// Opens `file:///abs/dir` (created if missing) or `s3://bucket[/prefix]`.
-    pub fn open(url: &str) -> Result<BlobStore, BlobError> {
+    pub fn open(url: &str, s3: &S3Options) -> Result<BlobStore, BlobError> {
         let parsed = url::Url::parse(url).map_err(|e| BlobError::Url(url.into(), e.to_string()))?;
         match parsed.scheme() {
             "file" => {
@@ -46,9 +89,18 @@ impl BlobStore {
                 let bucket = parsed
                     .host_str()
                     .ok_or_else(|| BlobError::Url(url.into(), "missing bucket".into()))?;
-                let store = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()?;
+                let mut builder =
+                    object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                if let Some(endpoint) = &s3.endpoint {
+                    // A local S3-compatible server usually speaks plain HTTP.
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"));
+                }
+                if let Some(region) = &s3.region {
+                    builder = builder.with_region(region);
+                }
+                let store = builder.build()?;
                 Ok(BlobStore {
                     store: Arc::new(store),
                     prefix: Path::from(parsed.path().trim_matches('/')),
@@ -76,4 +128,161 @@ impl BlobStore {
     pub fn inner(&self) -> &Arc<dyn ObjectStore> {
         &self.store
     }
+
+    fn location(&self, key: &str) -> Path {
+        let mut path = self.prefix.clone();
+        for part in key.split('/') {
+            path = path.join(part);
+        }
+        path
+    }
+
+    /// Streams `body` into a new blob, hashing it on the way. The blob becomes readable only
+    /// once complete (a local file is renamed into place, an S3 multipart upload completes),
+    /// so nothing half-written is ever visible; on any error it is removed. `max_size` is
+    /// enforced on the bytes received, whatever the client declared. With `expected_sha256`,
+    /// a blob whose hash differs is removed and refused.
+    pub async fn write<S, E>(
+        &self,
+        mut body: S,
+        max_size: u64,
+        expected_sha256: Option<&str>,
+    ) -> Result<Written, BlobError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        let key = format!("{OBJECTS}/{}", uuid::Uuid::new_v4().simple());
+        let location = self.location(&key);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut receive = |chunk: &Bytes| {
+            size += chunk.len() as u64;
+            if size > max_size {
+                return Err(BlobError::TooLarge(max_size));
+            }
+            hasher.update(chunk);
+            Ok(())
+        };
+
+        // Small files: one put.
+        let mut head: Vec<Bytes> = Vec::new();
+        let mut buffered = 0usize;
+        let mut ended = true;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
+            receive(&chunk)?;
+            buffered += chunk.len();
+            head.push(chunk);
+            if buffered >= PART_SIZE {
+                ended = false;
+                break;
+            }
+        }
+        if ended {
+            let written = finish(key, size, hasher, expected_sha256)?;
+            self.store
+                .put(&location, PutPayload::from_iter(head))
+                .await?;
+            return Ok(written);
+        }
+
+        // Large files: a multipart upload with bounded buffering.
+        let upload = self.store.put_multipart(&location).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        for chunk in head {
+            writer.put(chunk);
+        }
+        let streamed: Result<(), BlobError> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
+                receive(&chunk)?;
+                writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                writer.put(chunk);
+            }
+            Ok(())
+        }
+        .await;
+        let checked = streamed.and_then(|()| finish(key, size, hasher, expected_sha256));
+        match checked {
+            Ok(written) => {
+                writer.finish().await?;
+                Ok(written)
+            }
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams a blob, or the byte `range` of it (already checked against its size).
+    pub async fn read(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self.store.get_opts(&self.location(key), options).await?;
+        Ok(result
+            .into_stream()
+            .map(|r| r.map_err(BlobError::from))
+            .boxed())
+    }
+
+    /// Removes a blob; one that is already gone is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self.store.delete(&self.location(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every blob, for garbage collection.
+    pub fn list(&self) -> BoxStream<'static, Result<Listed, BlobError>> {
+        let root = self.prefix.clone();
+        let objects = self.location(OBJECTS);
+        self.store
+            .list(Some(&objects))
+            .map(move |meta| {
+                let meta = meta?;
+                let key = meta
+                    .location
+                    .prefix_match(&root)
+                    .map(|parts| {
+                        parts
+                            .map(|p| p.as_ref().to_owned())
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    })
+                    .unwrap_or_else(|| meta.location.to_string());
+                Ok(Listed {
+                    key,
+                    size: meta.size,
+                    last_modified: meta.last_modified.into(),
+                })
+            })
+            .boxed()
+    }
+}
+
+fn finish(
+    key: String,
+    size: u64,
+    hasher: Sha256,
+    expected: Option<&str>,
+) -> Result<Written, BlobError> {
+    let sha256 = hex::encode(hasher.finalize());
+    if let Some(expected) = expected
+        && !expected.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(BlobError::ChecksumMismatch {
+            expected: expected.to_owned(),
+            actual: sha256,
+        });
+    }
+    Ok(Written { key, size, sha256 })
 }

@@ -29,6 +29,13 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The URL users reach Hangar at, for links; default: the request's Host.
     pub public_url: Option<String>,
+    /// The largest file an upload may store, in bytes (default 10 GiB, GitLab's).
+    pub max_file_size: u64,
+    /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000`; default `AWS_ENDPOINT_URL`
+    /// or AWS itself. Credentials always come from the standard AWS variables.
+    pub s3_endpoint: Option<String>,
+    /// S3 region; default `AWS_REGION` or `us-east-1`.
+    pub s3_region: Option<String>,
 }
 
 impl Default for Settings {
@@ -40,6 +47,9 @@ impl Default for Settings {
             blob_url: None,
             log_format: LogFormat::Plain,
             public_url: None,
+            max_file_size: 10 * 1024 * 1024 * 1024,
+            s3_endpoint: None,
+            s3_region: None,
         }
     }
 }
@@ -75,6 +85,18 @@ pub struct SettingsArgs {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Largest file an upload may store, in bytes [env: HANGAR_MAX_FILE_SIZE] [default: 10 GiB]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<u64>,
+    /// S3-compatible endpoint for an s3:// blob URL [env: HANGAR_S3_ENDPOINT]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region [env: HANGAR_S3_REGION]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_region: Option<String>,
 }
 
 impl SettingsArgs {
@@ -111,6 +133,15 @@ impl Settings {
         Ok(url::Url::from_file_path(&dir)
             .map_err(|_| anyhow::anyhow!("cannot make a URL of {}", dir.display()))?
             .to_string())
+    }
+
+    /// Opens the blob store these settings name.
+    pub fn open_blobs(&self) -> anyhow::Result<hangar_blobs::BlobStore> {
+        let s3 = hangar_blobs::S3Options {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+        };
+        Ok(hangar_blobs::BlobStore::open(&self.blob_url()?, &s3)?)
     }
 
     /// The settings as TOML with secrets (database password) redacted.

@@ -38,12 +38,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     init_logging(settings.log_format);
     let store = open_store(&settings).await?;
     bootstrap(&settings, store.as_ref()).await?;
-    let blobs = hangar_blobs::BlobStore::open(&settings.blob_url()?)?;
+    let blobs = settings.open_blobs()?;
     let state = hangar_server::AppState {
         store: store.clone(),
         blobs,
         metrics: hangar_server::metrics_handle(),
         public_url: settings.public_url.clone(),
+        max_file_size: settings.max_file_size,
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await

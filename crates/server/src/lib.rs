@@ -6,6 +6,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod files;
 pub mod ops;
 mod router;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The blob store for files (artifacts and packages).
     pub blobs: hangar_blobs::BlobStore,
+    /// The largest file an upload may store, in bytes (checked on the bytes received).
+    pub max_file_size: u64,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// The external base URL (`https://hangar.example.com`) for `web_url` and pagination

@@ -3,6 +3,7 @@
 use crate::{AppState, api, ops};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -13,12 +14,30 @@ pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let mlflow = api::mlflow::router();
+    let artifacts = api::mlflow::artifacts_router();
     Router::new()
         .nest(
             "/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow",
             mlflow.clone(),
         )
         .nest("/api/2.0/mlflow", mlflow)
+        .nest(
+            "/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow-artifacts",
+            artifacts.clone(),
+        )
+        .nest("/api/2.0/mlflow-artifacts", artifacts)
+        .route(
+            "/api/v4/projects/{project}/ml/mlflow/api/3.0/mlflow/server-info",
+            get(api::mlflow::artifacts::server_info),
+        )
+        .route(
+            "/api/3.0/mlflow/server-info",
+            get(api::mlflow::artifacts::server_info),
+        )
+        .nest(
+            "/api/v4/projects/{project}/packages",
+            api::packages::router(),
+        )
         .nest("/api/v4", api::v4::router())
         .merge(ops::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -9,6 +9,7 @@
 mod audit_events;
 mod error;
 mod experiments;
+mod files;
 mod group_commit;
 mod logged_models;
 mod members;
@@ -16,6 +17,7 @@ mod migrations;
 pub mod model;
 mod model_versions;
 mod model_versions_search;
+mod packages;
 pub mod postgres;
 mod projects;
 mod registered_models;

@@ -42,6 +42,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_audit_events.sql"),
         include_str!("../migrations/postgres/0006_audit_events.sql"),
     ),
+    (
+        7,
+        "files",
+        include_str!("../migrations/sqlite/0007_files.sql"),
+        include_str!("../migrations/postgres/0007_files.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {

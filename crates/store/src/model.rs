@@ -497,3 +497,82 @@ pub struct NewAuditEvent {
     pub target: String,
     pub details: String,
 }
+
+/// A complete file in a project's tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFile {
+    pub id: i64,
+    pub project_id: i64,
+    /// Confined segments joined by `/`, e.g. `1/<run>/artifacts/model/MLmodel`.
+    pub path: String,
+    pub size: i64,
+    /// Hex SHA-256.
+    pub sha256: String,
+    pub blob_key: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub project_id: i64,
+    pub path: String,
+    pub size: i64,
+    pub sha256: String,
+    pub blob_key: String,
+}
+
+/// GitLab's package types that Hangar holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageType {
+    Generic,
+    MlModel,
+}
+
+impl PackageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageType::Generic => "generic",
+            PackageType::MlModel => "ml_model",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PackageType> {
+        [PackageType::Generic, PackageType::MlModel]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+/// A package: a named, versioned folder (`root`) of the project's tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Package {
+    pub id: i64,
+    pub project_id: i64,
+    pub package_type: PackageType,
+    pub name: String,
+    pub version: String,
+    pub root: String,
+    pub model_version_id: Option<i64>,
+    pub run_id: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPackage {
+    pub project_id: i64,
+    pub package_type: PackageType,
+    pub name: String,
+    pub version: String,
+    pub root: String,
+    pub run_id: Option<i64>,
+}
+
+/// `GET /packages` filters.
+#[derive(Debug, Clone, Default)]
+pub struct PackageFilter {
+    /// A substring of the name, case-insensitive (GitLab's `package_name`).
+    pub name: Option<String>,
+    pub package_type: Option<PackageType>,
+    /// Newest first instead of oldest first.
+    pub descending: bool,
+}

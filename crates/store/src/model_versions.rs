@@ -2,6 +2,7 @@
 //! unique and never reused; tags, user aliases, stages, and the candidate run of each.
 
 use crate::model::*;
+use crate::packages::insert_version_package;
 use crate::registered_models::{push_ids, upsert_tags};
 use crate::runs::insert_run_into;
 use crate::sql::Sql;
@@ -223,7 +224,7 @@ async fn insert_version(
     tags.reverse();
     tags.sort_by(|a, b| a.0.cmp(&b.0));
     tags.dedup_by(|a, b| a.0 == b.0);
-    Ok(ModelVersion {
+    let version = ModelVersion {
         id,
         model_id,
         model_name,
@@ -241,7 +242,9 @@ async fn insert_version(
         last_updated_time: now,
         tags,
         aliases: Vec::new(),
-    })
+    };
+    insert_version_package(conn, project_id, &version.model_name, &version).await?;
+    Ok(version)
 }
 
 impl SqlStore {
@@ -550,6 +553,11 @@ impl ModelVersionRepo for SqlStore {
         .bind(version.id)
         .execute(&mut *tx)
         .await?;
+        // Its package goes; the files stay with the run or logged model that holds them.
+        sqlx::query("DELETE FROM packages WHERE model_version_id = $1")
+            .bind(version.id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM registered_model_aliases WHERE version_id = $1")
             .bind(version.id)
             .execute(&mut *tx)

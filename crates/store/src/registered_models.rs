@@ -489,23 +489,55 @@ impl RegisteredModelRepo for SqlStore {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn delete_registered_model(&self, project_id: i64, name: &str) -> Result<(), StoreError> {
+    async fn delete_registered_model(
+        &self,
+        project_id: i64,
+        name: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let experiment_id: i64 = sqlx::query_scalar(
-            "DELETE FROM registered_models WHERE project_id = $1 AND name = $2 RETURNING experiment_id",
+        // The folders whose files go with the model: its versions' packages and its
+        // default experiment's.
+        let mut folders: Vec<String> = sqlx::query_scalar(
+            "SELECT p.root FROM packages p JOIN model_versions v ON v.id = p.model_version_id
+             JOIN registered_models rm ON rm.id = v.model_id
+             WHERE rm.project_id = $1 AND rm.name = $2",
+        )
+        .bind(project_id)
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        let (experiment_id, location): (i64, String) = sqlx::query_as(
+            "DELETE FROM registered_models WHERE project_id = $1 AND name = $2
+             RETURNING experiment_id,
+                 (SELECT e.artifact_location FROM experiments e WHERE e.id = experiment_id)",
         )
         .bind(project_id)
         .bind(name)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
+        folders.extend(
+            location
+                .strip_prefix("mlflow-artifacts:/")
+                .map(|path| path.trim_matches('/').to_owned()),
+        );
         // The default experiment and its candidates go with the model, as in GitLab.
         sqlx::query("DELETE FROM experiments WHERE id = $1")
             .bind(experiment_id)
             .execute(&mut *tx)
             .await?;
+        let mut blobs = Vec::new();
+        for folder in folders.iter().filter(|f| !f.is_empty()) {
+            let mut sql = Sql::for_backend(self.backend, "DELETE FROM files WHERE project_id = ");
+            sql.bind_i64(project_id);
+            crate::files::push_below(&mut sql, folder);
+            sql.push(" RETURNING blob_key");
+            for row in sql.build().fetch_all(&mut *tx).await? {
+                blobs.push(row.try_get("blob_key")?);
+            }
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(blobs)
     }
 
     async fn set_registered_model_tag(

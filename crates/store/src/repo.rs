@@ -218,7 +218,9 @@ pub trait RegisteredModelRepo {
         id: i64,
     ) -> Result<Option<RegisteredModel>>;
     /// Deletes the model with its versions, aliases, tags and default experiment.
-    async fn delete_registered_model(&self, project_id: i64, name: &str) -> Result<()>;
+    /// Deletes the model with its versions, packages, default experiment and their files;
+    /// returns the blobs to remove.
+    async fn delete_registered_model(&self, project_id: i64, name: &str) -> Result<Vec<String>>;
     async fn set_registered_model_tag(
         &self,
         project_id: i64,
@@ -370,6 +372,61 @@ pub trait AuditRepo {
     async fn list_audit_events(&self, project_id: i64, paging: Paging) -> Result<Page<AuditEvent>>;
 }
 
+#[async_trait]
+pub trait FileRepo {
+    /// Points `path` at a complete blob, in one statement; returns the stored file and the
+    /// blob it replaced, which the caller removes.
+    async fn commit_file(&self, file: NewFile) -> Result<(StoredFile, Option<String>)>;
+    async fn get_file(&self, project_id: i64, path: &str) -> Result<Option<StoredFile>>;
+    async fn get_file_by_id(&self, project_id: i64, id: i64) -> Result<Option<StoredFile>>;
+    /// Every file strictly below the folder `dir` (`""` is the whole tree), by path.
+    async fn files_under(&self, project_id: i64, dir: &str) -> Result<Vec<StoredFile>>;
+    /// A page of the files below `dir`, by path, with their count.
+    async fn page_files_under(
+        &self,
+        project_id: i64,
+        dir: &str,
+        paging: Paging,
+    ) -> Result<Page<StoredFile>>;
+    /// Deletes the file at `path` and everything below it; returns their blobs.
+    async fn delete_files(&self, project_id: i64, path: &str) -> Result<Vec<String>>;
+    /// Which of `keys` some file row points at (for garbage collection).
+    async fn referenced_blobs(&self, keys: &[String]) -> Result<Vec<String>>;
+}
+
+#[async_trait]
+pub trait PackageRepo {
+    /// Creates the package, or returns the existing one of that type, name and version.
+    async fn ensure_package(&self, package: NewPackage) -> Result<Package>;
+    async fn get_package(&self, project_id: i64, id: i64) -> Result<Option<Package>>;
+    /// The package named `name`/`version`, whichever its type (a model version first).
+    async fn find_package(
+        &self,
+        project_id: i64,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<Package>>;
+    async fn package_of_version(&self, model_version_id: i64) -> Result<Option<Package>>;
+    /// The package of the run `iid` (GitLab's `candidate:<iid>`): its model version's, else
+    /// its own `ml_model` package `<experiment package name>/candidate_<iid>`, created when
+    /// `create` (on upload; a read finds the run's folder all the same, with `id` 0).
+    /// None when the project has no such run.
+    async fn candidate_package(
+        &self,
+        project_id: i64,
+        iid: i64,
+        create: bool,
+    ) -> Result<Option<Package>>;
+    async fn list_packages(
+        &self,
+        project_id: i64,
+        filter: &PackageFilter,
+        paging: Paging,
+    ) -> Result<Page<Package>>;
+    /// Deletes the package and the files under its root; returns their blobs.
+    async fn delete_package(&self, package: &Package) -> Result<Vec<String>>;
+}
+
 /// Everything Hangar stores.
 #[async_trait]
 pub trait Store:
@@ -383,6 +440,8 @@ pub trait Store:
     + ModelVersionRepo
     + LoggedModelRepo
     + AuditRepo
+    + FileRepo
+    + PackageRepo
     + Send
     + Sync
 {

@@ -1,4 +1,5 @@
 //! The HTTP surfaces, each with its own error envelope.
 
 pub mod mlflow;
+pub mod packages;
 pub mod v4;

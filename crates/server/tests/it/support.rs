@@ -77,6 +77,10 @@ async fn drop_database(admin_url: &str, database: &str) {
     }
 }
 
+/// The upload limit in tests: above one blob part (8 MiB), so that both the single-put and
+/// the multipart paths run, and small enough to exceed cheaply.
+pub const MAX_FILE_SIZE: u64 = 9 * 1024 * 1024;
+
 impl TestApp {
     pub async fn new(backend: Backend) -> TestApp {
         sqlx::any::install_default_drivers();
@@ -103,14 +107,33 @@ impl TestApp {
             }
         };
         let store = hangar_store::open(&url).await.expect("open store");
-        let blob_url = url::Url::from_file_path(dir.path().join("blobs"))
-            .unwrap()
-            .to_string();
+        // HANGAR_TEST_BLOB_URL (s3://bucket) runs the same tests on S3-compatible storage,
+        // each test under a prefix of its own.
+        let (blob_url, s3) = match std::env::var("HANGAR_TEST_BLOB_URL") {
+            Ok(url) => (
+                format!(
+                    "{}/{}",
+                    url.trim_end_matches('/'),
+                    uuid::Uuid::new_v4().simple()
+                ),
+                hangar_blobs::S3Options {
+                    endpoint: std::env::var("HANGAR_TEST_S3_ENDPOINT").ok(),
+                    region: Some("us-east-1".into()),
+                },
+            ),
+            Err(_) => (
+                url::Url::from_file_path(dir.path().join("blobs"))
+                    .unwrap()
+                    .to_string(),
+                hangar_blobs::S3Options::default(),
+            ),
+        };
         let state = AppState {
             store: store.clone(),
-            blobs: hangar_blobs::BlobStore::open(&blob_url).unwrap(),
+            blobs: hangar_blobs::BlobStore::open(&blob_url, &s3).unwrap(),
             metrics: hangar_server::metrics_handle(),
             public_url: None,
+            max_file_size: MAX_FILE_SIZE,
         };
         TestApp {
             router: hangar_server::router(state),

@@ -2,6 +2,7 @@
 //! and, for project 1, under `/api/2.0/mlflow` (what a plain `MLFLOW_TRACKING_URI=<host>`
 //! reaches). Every success is HTTP 200 with the JSON the client parses.
 
+pub mod artifacts;
 pub mod error;
 pub mod experiments;
 pub mod logged_models;
@@ -61,6 +62,25 @@ pub fn router() -> Router<AppState> {
         .route("/metrics/get-history", get(runs::get_metric_history))
         .merge(registry_router())
         .merge(logged_models_router())
+        .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// The proxied-artifact endpoints, served beside the MLflow routes under `mlflow-artifacts`.
+pub fn artifacts_router() -> Router<AppState> {
+    use artifacts::*;
+    Router::new()
+        .route("/artifacts", get(list_artifacts))
+        .route(
+            "/artifacts/{*path}",
+            get(download_artifact)
+                .put(upload_artifact)
+                .delete(delete_artifact),
+        )
+        .route("/mpu/create/{*path}", post(transfer_not_supported))
+        .route("/mpu/complete/{*path}", post(transfer_not_supported))
+        .route("/mpu/abort/{*path}", post(transfer_not_supported))
+        .route("/presigned/{*path}", get(transfer_not_supported))
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

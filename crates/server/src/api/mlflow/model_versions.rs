@@ -126,6 +126,30 @@ fn resolve_source(
             VersionStorage::Candidate(path.to_string()),
         ));
     }
+    // A folder of Hangar's own tree (MLflow 2's `log_model` registers
+    // `mlflow-artifacts:/<exp>/<run>/artifacts/model`): the version's files are there.
+    if let Some(rest) = source.strip_prefix("mlflow-artifacts:/") {
+        let path = hangar_core::artifact_path::ArtifactPath::parse(rest.trim_start_matches('/'))
+            .map_err(|e| invalid(&e.to_string()))?;
+        let segments = path.segments();
+        return match run_id {
+            None => Ok((
+                None,
+                VersionStorage::Fixed(format!("mlflow-artifacts:/{path}")),
+            )),
+            Some(run)
+                if segments.len() >= 3 && segments[1] == run && segments[2] == "artifacts" =>
+            {
+                Ok((
+                    Some(run),
+                    VersionStorage::Candidate(segments[3..].join("/")),
+                ))
+            }
+            Some(_) => Err(invalid(
+                "The run_id request parameter must identify the resource that contains the source.",
+            )),
+        };
+    }
     let has_scheme = source
         .split_once(':')
         .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.len() > 1);

@@ -183,11 +183,13 @@ pub async fn update_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
 pub async fn delete_registered_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
     let name = params.required_string("name")?;
-    ctx.state
+    let blobs = ctx
+        .state
         .store
         .delete_registered_model(ctx.project_id(), &name)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
+    crate::files::remove_blobs(&ctx.state, &blobs).await;
     ctx.audit("model_deleted", "model", name, json!({})).await;
     Ok(Json(json!({})))
 }

@@ -204,11 +204,13 @@ pub async fn delete_model(
 ) -> ApiResult<Response> {
     let grant = ctx.project(&project, Action::WriteRegistry).await?;
     let model = load_model(&ctx, &grant, &model).await?;
-    ctx.state
+    let blobs = ctx
+        .state
         .store
         .delete_registered_model(grant.project.id, &model.name)
         .await
         .map_err(|e| ApiError::from_store(e, "Model"))?;
+    crate::files::remove_blobs(&ctx.state, &blobs).await;
     ctx.audit(
         grant.project.id,
         "model_deleted",
