@@ -66,6 +66,8 @@ pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     url: String,
+    /// The folder of a local store.
+    local_dir: Option<std::path::PathBuf>,
 }
 
 impl BlobStore {
@@ -83,6 +85,7 @@ impl BlobStore {
                     store: Arc::new(LocalFileSystem::new_with_prefix(&dir)?),
                     prefix: Path::default(),
                     url: url.into(),
+                    local_dir: Some(dir),
                 })
             }
             "s3" => {
@@ -105,6 +108,7 @@ impl BlobStore {
                     store: Arc::new(store),
                     prefix: Path::from(parsed.path().trim_matches('/')),
                     url: url.into(),
+                    local_dir: None,
                 })
             }
             other => Err(BlobError::Url(
@@ -239,6 +243,45 @@ impl BlobStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Partial files that a killed process left in a local store (`object_store` stages an
+    /// upload as `<key>#<n>` beside its final name and never lists it), older than `min_age`;
+    /// removed unless `dry_run`. Returns their sizes. An S3 store has none: an incomplete
+    /// multipart upload is never an object (a bucket lifecycle rule expires its parts).
+    pub fn sweep_partial_files(
+        &self,
+        min_age: std::time::Duration,
+        dry_run: bool,
+    ) -> Result<Vec<u64>, BlobError> {
+        let Some(dir) = &self.local_dir else {
+            return Ok(Vec::new());
+        };
+        let objects = dir.join(OBJECTS);
+        let entries = match std::fs::read_dir(&objects) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(BlobError::Io(objects.display().to_string(), e)),
+        };
+        let io = |e| BlobError::Io(objects.display().to_string(), e);
+        let mut removed = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io)?;
+            let meta = entry.metadata().map_err(io)?;
+            let partial = entry.file_name().to_string_lossy().contains('#');
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age >= min_age);
+            if partial && old && meta.is_file() {
+                if !dry_run {
+                    std::fs::remove_file(entry.path()).map_err(io)?;
+                }
+                removed.push(meta.len());
+            }
+        }
+        Ok(removed)
     }
 
     /// Every blob, for garbage collection.

@@ -39,6 +39,10 @@ impl ArtifactPath {
         if raw.chars().any(char::is_control) {
             return refuse("control characters are not allowed");
         }
+        // U+FFFD stands for bytes that were not UTF-8 (such as the overlong `%c0%ae`).
+        if raw.contains('\u{FFFD}') {
+            return refuse("the path is not valid UTF-8");
+        }
         if raw.contains(['\\', '#', '?', ';']) {
             return refuse("'\\', '#', '?' and ';' are not allowed");
         }

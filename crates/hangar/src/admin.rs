@@ -35,6 +35,16 @@ pub enum AdminCommand {
     /// Personal and project access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Remove blobs that no file references (left by crashes, failed removals, deletes).
+    Gc {
+        /// Keep unreferenced blobs younger than this many seconds: an upload in flight has
+        /// its blob before its row.
+        #[arg(long, default_value_t = 3600)]
+        min_age_secs: u64,
+        /// Report what would go, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,9 +174,37 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
         AdminCommand::Project(c) => project(&store, c).await,
         AdminCommand::Member(c) => member(&store, c).await,
         AdminCommand::Token(c) => token_command(&store, c).await,
+        AdminCommand::Gc {
+            min_age_secs,
+            dry_run,
+        } => gc(&settings, &store, min_age_secs, dry_run).await,
     };
     store.close().await;
     result
+}
+
+async fn gc(
+    settings: &Settings,
+    store: &SqlStore,
+    min_age_secs: u64,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let blobs = settings.open_blobs()?;
+    let min_age = std::time::Duration::from_secs(min_age_secs);
+    let r = hangar_server::gc::collect_garbage(store, &blobs, min_age, dry_run).await?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    println!(
+        "scanned {} blobs in {}: {verb} {} unreferenced ({} bytes) and {} partial uploads \
+         ({} bytes); kept {} unreferenced younger than {min_age_secs} s",
+        r.scanned,
+        blobs.url(),
+        r.removed,
+        r.removed_bytes,
+        r.partial,
+        r.partial_bytes,
+        r.too_young
+    );
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {

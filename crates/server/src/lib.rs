@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod files;
+pub mod gc;
 pub mod ops;
 mod router;
 

@@ -3,6 +3,7 @@
 
 mod auth_matrix;
 mod bad_requests;
+mod files;
 mod mlflow;
 mod ops;
 mod store;

@@ -45,6 +45,7 @@ where
 
 pub struct TestApp {
     pub store: Arc<SqlStore>,
+    pub blobs: hangar_blobs::BlobStore,
     pub router: Router,
     _dir: tempfile::TempDir,
     pg_database: Option<(String, String)>,
@@ -136,6 +137,7 @@ impl TestApp {
             max_file_size: MAX_FILE_SIZE,
         };
         TestApp {
+            blobs: state.blobs.clone(),
             router: hangar_server::router(state),
             store,
             _dir: dir,

@@ -153,7 +153,7 @@ pub async fn download_file(
     let grant = ctx
         .project(&project, Action::ReadRegistry)
         .await
-        .map_err(api_error)?;
+        .map_err(|e| super::hide_from_anonymous(&ctx, e))?;
     let project_id = grant.project.id;
     let package = find(&ctx, project_id, &name, &version)
         .await?

@@ -65,7 +65,7 @@ pub async fn download_file(
     let grant = ctx
         .project(&project, Action::ReadRegistry)
         .await
-        .map_err(api_error)?;
+        .map_err(|e| super::hide_from_anonymous(&ctx, e))?;
     let package = package(&ctx, grant.project.id, &model_version, false).await?;
     let path = file_in(&package.root, &file_path).map_err(file_error)?;
     super::generic::serve(&ctx, grant.project.id, &path.to_string(), &headers).await

@@ -50,6 +50,15 @@ pub fn file_error(e: FileError) -> Response {
     response
 }
 
+/// GitLab answers an anonymous download from a project it may not read with 404, as if the
+/// project did not exist (an upload still gets 401, asking for credentials).
+pub fn hide_from_anonymous(ctx: &crate::api::v4::Ctx, e: ApiError) -> Response {
+    if ctx.caller.user_id().is_none() && e.status == StatusCode::UNAUTHORIZED {
+        return ApiError::not_found("Project").into_response();
+    }
+    e.into_response()
+}
+
 pub fn api_error(e: ApiError) -> Response {
     e.into_response()
 }

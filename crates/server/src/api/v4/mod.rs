@@ -5,6 +5,7 @@
 pub mod audit_events;
 pub mod error;
 pub mod members;
+pub mod model_files;
 pub mod models;
 pub mod pagination;
 pub mod params;
@@ -100,6 +101,14 @@ pub fn router() -> Router<AppState> {
             get(models::get_version)
                 .put(models::update_version)
                 .delete(models::delete_version),
+        )
+        .route(
+            "/projects/{project}/ml/models/{model_id}/versions/{version_id}/files",
+            get(model_files::list_version_files),
+        )
+        .route(
+            "/projects/{project}/ml/models/{model_id}/versions/{version_id}/files/{*path}",
+            axum::routing::delete(model_files::delete_version_file),
         )
         .route(
             "/projects/{project}/audit_events",

@@ -120,7 +120,7 @@ async fn load_model(ctx: &Ctx, grant: &ProjectGrant, raw_id: &str) -> ApiResult<
         .ok_or_else(|| ApiError::not_found("Model"))
 }
 
-async fn load_version(
+pub(super) async fn load_version(
     ctx: &Ctx,
     grant: &ProjectGrant,
     raw_model: &str,
