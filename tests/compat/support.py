@@ -6,6 +6,7 @@ Nothing here asserts Hangar behaviour beyond what a fixture needs to work; the t
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import re
 import signal
@@ -115,8 +116,9 @@ class HangarServer:
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         if BLOB_URL:
-            # Each server its own prefix of the test bucket.
-            cmd += ["--blob-url", f"{BLOB_URL.rstrip('/')}/{uuid.uuid4().hex}"]
+            # Each data folder its own prefix of the test bucket (kept across restarts).
+            prefix = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
+            cmd += ["--blob-url", f"{BLOB_URL.rstrip('/')}/{prefix}"]
             if S3_ENDPOINT:
                 cmd += ["--s3-endpoint", S3_ENDPOINT]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ use crate::AppState;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hangar_blobs::BlobError;
+use hangar_blobs::{BlobError, Written};
 use hangar_core::artifact_path::ArtifactPath;
 use hangar_store::StoreError;
 use hangar_store::model::{NewFile, StoredFile};
@@ -70,6 +70,17 @@ pub async fn upload(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<StoredFile, FileError> {
+    let written = receive(state, headers, body).await?;
+    commit(state, project_id, path, written).await
+}
+
+/// Streams the request body into a new blob, not yet visible anywhere; an
+/// `X-Checksum-Sha256` header is verified.
+pub async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Written, FileError> {
     let expected = match headers.get(CHECKSUM_HEADER) {
         None => None,
         Some(value) => {
@@ -86,14 +97,23 @@ pub async fn upload(
             Some(value)
         }
     };
-    let written = state
+    Ok(state
         .blobs
         .write(
             body.into_data_stream(),
             state.max_file_size,
             expected.as_deref(),
         )
-        .await?;
+        .await?)
+}
+
+/// Makes a received blob the file at `path`; on failure the blob is removed.
+pub async fn commit(
+    state: &AppState,
+    project_id: i64,
+    path: &ArtifactPath,
+    written: Written,
+) -> Result<StoredFile, FileError> {
     let committed = state
         .store
         .commit_file(NewFile {

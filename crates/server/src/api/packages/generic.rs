@@ -114,27 +114,38 @@ pub async fn upload_file(
         file_in("x", file_path).map_err(file_error)?;
         return Ok(authorized(ctx.state.max_file_size));
     }
-    // Checked before the package exists, so that a bad name creates nothing.
-    file_in("x", &file_path).map_err(file_error)?;
-    let package = match existing {
-        Some(package) => package,
-        None => ctx
-            .state
-            .store
-            .ensure_package(NewPackage {
-                project_id,
-                package_type: PackageType::Generic,
-                root: format!("packages/generic/{name}/{version}"),
-                name,
-                version,
-                run_id: None,
-            })
-            .await
-            .map_err(|e| api_error(e.into()))?,
-    };
-    let path = file_in(&package.root, &file_path).map_err(file_error)?;
+    // The bytes first: a cut or refused upload creates no package.
+    let relative = crate::files::file_path(&file_path).map_err(file_error)?;
     let body = file_body(&headers, body).await?;
-    let file = files::upload(&ctx.state, project_id, &path, &headers, body)
+    let written = files::receive(&ctx.state, &headers, body)
+        .await
+        .map_err(file_error)?;
+    let package = match existing {
+        Some(package) => Ok(package),
+        None => {
+            ctx.state
+                .store
+                .ensure_package(NewPackage {
+                    project_id,
+                    package_type: PackageType::Generic,
+                    root: format!("packages/generic/{name}/{version}"),
+                    name,
+                    version,
+                    run_id: None,
+                })
+                .await
+        }
+    };
+    let package = match package {
+        Ok(package) => package,
+        Err(e) => {
+            files::remove_blobs(&ctx.state, &[written.key]).await;
+            return Err(api_error(e.into()));
+        }
+    };
+    let root = hangar_core::artifact_path::ArtifactPath::parse(&package.root)
+        .map_err(|e| file_error(files::FileError::InvalidPath(e.to_string())))?;
+    let file = files::commit(&ctx.state, project_id, &root.join(&relative), written)
         .await
         .map_err(file_error)?;
     let select = ctx.uri.query().unwrap_or_default();

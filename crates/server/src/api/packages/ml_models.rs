@@ -48,10 +48,23 @@ pub async fn upload_file(
         file_in("x", file_path).map_err(file_error)?;
         return Ok(authorized(ctx.state.max_file_size));
     }
-    let package = package(&ctx, grant.project.id, &model_version, true).await?;
-    let path = file_in(&package.root, &file_path).map_err(file_error)?;
+    // The version must exist before its bytes are taken; a candidate's own package is
+    // created only once they are all in.
+    package(&ctx, grant.project.id, &model_version, false).await?;
+    file_in("x", &file_path).map_err(file_error)?;
     let body = super::generic::file_body(&headers, body).await?;
-    files::upload(&ctx.state, grant.project.id, &path, &headers, body)
+    let written = files::receive(&ctx.state, &headers, body)
+        .await
+        .map_err(file_error)?;
+    let package = match package(&ctx, grant.project.id, &model_version, true).await {
+        Ok(package) => package,
+        Err(e) => {
+            files::remove_blobs(&ctx.state, &[written.key]).await;
+            return Err(e);
+        }
+    };
+    let path = file_in(&package.root, &file_path).map_err(file_error)?;
+    files::commit(&ctx.state, grant.project.id, &path, written)
         .await
         .map_err(file_error)?;
     Ok(created())

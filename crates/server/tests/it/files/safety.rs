@@ -3,7 +3,7 @@
 //! 2xx, and nothing stored. Legitimate odd names still work.
 
 use super::raw;
-use crate::support::{TestApp, mlflow, on_each_backend};
+use crate::support::{mlflow, on_each_backend};
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Visibility};
