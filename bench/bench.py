@@ -22,6 +22,22 @@ Workloads (sizes in brackets are --quick's):
                 model-versions/get and registered-models/get-latest-versions at 8 clients
                 (oha) on that model and, for comparison, on a model with one version;
                 model-versions/search of all its versions (one page), 1 client
+  file transfers (`--workloads files`; after the others on each server) 1 GiB [128 MiB] of
+                random bytes with `curl` as the only client, each transfer 3 times (median
+                MiB/s), the server's whole process tree's peak RSS sampled every 20 ms:
+    artifact_upload_1g / artifact_download_1g   PUT / GET <tracking>/api/2.0/mlflow-artifacts/
+                artifacts/0/bench/artifacts/<file>   (Hangar and MLflow)
+    package_upload_1g / package_download_1g     PUT / GET /api/v4/projects/1/packages/generic/
+                bench/1.0.0/<file>   (Hangar only: MLflow has no such API)
+    artifact_upload_2g   one 2 GiB PUT (Hangar only; not in --quick): memory stays flat
+    curl_ceiling   the same curl PUT and GET against nginx on loopback (WebDAV PUT, sendfile
+                GET), the machine's ceiling; runs whenever a transfer workload runs
+  Every upload is checked through a 1-byte Range GET (stored size; Hangar's X-Checksum-Sha256
+  too), every download byte for byte (size each time, SHA-256 of the first copy). The data
+  files are made once under --data-dir and reused; downloaded copies go to --run-dir and are
+  removed at once. The page cache is flushed (sync) before each transfer, so one transfer's
+  write-back does not slow the next; the files themselves stay in the page cache (24 GiB of
+  memory), so these are memory-to-memory figures on every server alike.
 
 The write workloads use hangar-loadgen (crates/loadgen: Rust, hyper, one HTTP/1.1 keep-alive
 connection per client) so that every call carries new points (MLflow's metrics table has a
@@ -36,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -164,17 +181,22 @@ def tree_rss_mb(root: int) -> tuple[float, int]:
 
 
 class RssSampler:
-    """Samples the RSS of a process tree every `interval` seconds in a thread."""
+    """Samples the RSS of a process tree every `interval` seconds in a thread; with `refresh`,
+    the tree is looked up again every `refresh` seconds (a worker forked meanwhile counts)."""
 
-    def __init__(self, root: int, interval: float = 0.01):
-        self.root, self.interval = root, interval
+    def __init__(self, root: int, interval: float = 0.01, refresh: float | None = None):
+        self.root, self.interval, self.refresh = root, interval, refresh
         self.peak = 0.0
         self._stop = threading.Event()
         self._pids = tree_pids(root)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
+        looked_up = time.monotonic()
         while not self._stop.is_set():
+            if self.refresh is not None and time.monotonic() - looked_up >= self.refresh:
+                self._pids = tree_pids(self.root)
+                looked_up = time.monotonic()
             mb = sum(rss_kb(p) for p in self._pids) / 1024.0
             self.peak = max(self.peak, mb)
             self._stop.wait(self.interval)
@@ -560,6 +582,76 @@ def start_fml(args, log_dir: str) -> Server:
         "logging": "default (request log at info)",
     }
     srv = Server("fasttrackml", "FastTrackML", proc, port, headers, data, settings)
+    srv.log = log
+    return srv
+
+
+# The curl ceiling's file server. nginx, because it moves bytes between the socket and the disk
+# with no interpreter in the way (GET with sendfile, PUT through WebDAV's streaming to a temp
+# file renamed into place), so it shows what curl and this machine's loopback and page cache
+# allow; `python3 -m http.server` is GET-only and Python-bound, i.e. slower than the servers it
+# would bound. client_body_buffer_size 1m: with the default 16k, nginx writes a PUT in 16 KiB
+# pieces and reaches about half the rate (measured here), and a ceiling should be the best a
+# plain server does. One process (master_process off), no access log, temp files under its
+# folder. scripts/bench unpacks Debian's nginx package under target/bench/tools when the
+# machine has none (no service is installed or started).
+NGINX_CONF = """daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/tmp/body;
+    proxy_temp_path {dir}/tmp/proxy;
+    fastcgi_temp_path {dir}/tmp/fastcgi;
+    uwsgi_temp_path {dir}/tmp/uwsgi;
+    scgi_temp_path {dir}/tmp/scgi;
+    sendfile on;
+    tcp_nopush on;
+    client_max_body_size 0;
+    client_body_buffer_size 1m;
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/www;
+        location / {{
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(args, log_dir: str) -> Server:
+    data = tempfile.mkdtemp(prefix="nginx-", dir=args.run_dir)
+    port = free_port()
+    os.makedirs(os.path.join(data, "www"))
+    os.makedirs(os.path.join(data, "tmp"))
+    conf = os.path.join(data, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=data, port=port))
+    log = os.path.join(log_dir, "nginx.log")
+    cmd = [args.nginx, "-p", data, "-c", conf, "-e", os.path.join(data, "error.log")]
+    proc = spawn(cmd, log, cwd=data)
+    deadline = time.time() + 20
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"nginx exited with {proc.returncode}; log: {log}\n" + tail(log)
+                               + "\n" + tail(os.path.join(data, "error.log")))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.time() > deadline:
+                raise RuntimeError(f"nginx does not listen on {port} after 20s; log: {log}")
+            time.sleep(0.1)
+    version = subprocess.run([args.nginx, "-v"], capture_output=True, text=True).stderr.strip()
+    settings = {"server": f"{version} ({args.nginx})",
+                "config": "1 process, sendfile on, WebDAV PUT, client_body_buffer_size 1m, no access log"}
+    srv = Server("nginx", "nginx (curl ceiling)", proc, port, {}, data, settings)
     srv.log = log
     return srv
 
@@ -960,12 +1052,262 @@ def idle_rss(srv: Server) -> dict:
     return {"rss_mb": statistics.median(samples), "processes": n, "error_count": 0}
 
 
+# ---------------------------------------------------------------------------------------------
+# File transfers (issue 5): the same curl command against every server.
+
+MIB = 1 << 20
+TRANSFER_WORKLOADS = ("artifact_upload_1g", "artifact_download_1g", "package_upload_1g",
+                      "package_download_1g", "artifact_upload_2g")
+# Names that --workloads expands (besides matching any part of a workload's name).
+WORKLOAD_GROUPS = {"files": TRANSFER_WORKLOADS + ("curl_ceiling",)}
+BASE_WORKLOADS = ("idle_rss", "log_batch_c1", "log_batch_c8", "log_metric_c16", "run_mix_c8", "history",
+                  "seed_search_small", "search_small", "seed_search_large", "search_large")
+REGISTRY_WORKLOADS = ("registry_create_c1", "registry_create_c8", "registry_get_c8", "registry_latest_c8",
+                      "registry_latest_one_c8", "registry_search")
+SEARCH_WORKLOADS = ("seed_search_small", "search_small", "seed_search_large", "search_large")
+
+
+def server_workloads(key: str) -> tuple:
+    """Every workload `key` can run: a server none of whose workloads is selected is not started."""
+    if key == "nginx":
+        return ("curl_ceiling",)
+    if key == "fasttrackml":
+        return BASE_WORKLOADS
+    if key == "mlflow":
+        return BASE_WORKLOADS + REGISTRY_WORKLOADS + ("artifact_upload_1g", "artifact_download_1g")
+    return BASE_WORKLOADS + REGISTRY_WORKLOADS + TRANSFER_WORKLOADS
+
+
+def selected(args, name: str) -> bool:
+    """--workloads: comma-separated parts of names, or a group of WORKLOAD_GROUPS. The curl
+    ceiling comes with any transfer workload: their tables are read against it."""
+    if not args.workloads:
+        return True
+    words = []
+    for w in args.workloads.split(","):
+        w = w.strip()
+        words += WORKLOAD_GROUPS.get(w, (w,) if w else ())
+    if any(w in name for w in words):
+        return True
+    return name == "curl_ceiling" and any(selected(args, t) for t in TRANSFER_WORKLOADS)
+
+
+class DataFile:
+    def __init__(self, path: str, size: int, sha256: str):
+        self.path, self.size, self.sha256 = path, size, sha256
+
+    @property
+    def label(self) -> str:
+        return fmt_size(self.size)
+
+
+def fmt_size(n: int) -> str:
+    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / MIB:g} MiB"
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(8 * MIB)
+            if not block:
+                return h.hexdigest()
+            h.update(block)
+
+
+def data_file(folder: str, size: int) -> DataFile:
+    """`size` random bytes under `folder`, made once and reused (its SHA-256 beside it)."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"random-{size // MIB}MiB.bin")
+    sums = path + ".sha256"
+    try:
+        st = os.stat(path)
+        recorded = open(sums).read().split()
+        if st.st_size == size and recorded[:2] == [str(size), str(st.st_mtime_ns)]:
+            return DataFile(path, size, recorded[2])
+    except (OSError, IndexError):
+        pass
+    print(f"  making {path} ({fmt_size(size)} of random bytes, once) ...", end="", flush=True)
+    t = time.perf_counter()
+    h = hashlib.sha256()
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        left = size
+        while left:
+            block = os.urandom(min(16 * MIB, left))
+            h.update(block)
+            f.write(block)
+            left -= len(block)
+    os.replace(tmp, path)
+    sha = h.hexdigest()
+    with open(sums, "w") as f:
+        f.write(f"{size} {os.stat(path).st_mtime_ns} {sha}\n")
+    print(f" {time.perf_counter() - t:.0f}s", flush=True)
+    return DataFile(path, size, sha)
+
+
+def transfer_path(srv: Server, kind: str, name: str) -> str:
+    if kind == "artifact":
+        return f"/api/2.0/mlflow-artifacts/artifacts/0/bench/artifacts/{name}"
+    if kind == "package":
+        return f"/api/v4/projects/1/packages/generic/bench/1.0.0/{name}"
+    return f"/bench/{name}"  # nginx
+
+
+def run_curl(args, srv: Server, path: str, upload: str | None, output: str, size: int) -> dict:
+    """One curl transfer: PUT of the file `upload` (-T), else GET into `output` (-o). No
+    `Expect: 100-continue` (curl sends it for large uploads and waits up to 1 s for an answer
+    that some servers do not give), so every server gets the same requests."""
+    cmd = [args.curl, "-sS", "--noproxy", "*", "-o", output,
+           "-w", "%{http_code} %{size_upload} %{size_download} %{time_total}"]
+    for k, v in srv.headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    if upload:
+        cmd += ["-H", "Expect:", "-T", upload]
+    cmd.append(f"http://127.0.0.1:{srv.port}{path}")
+    timeout = 60 + size / MIB / 2  # at least 2 MiB/s
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    STARTED.append(proc)
+    t = time.perf_counter()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        raise RuntimeError(f"curl {'PUT' if upload else 'GET'} {path} did not finish in {timeout:.0f}s")
+    finally:
+        if proc in STARTED:
+            STARTED.remove(proc)
+    wall = time.perf_counter() - t
+    fields = out.decode().split()
+    if proc.returncode != 0 or len(fields) != 4:
+        raise RuntimeError(f"curl {'PUT' if upload else 'GET'} {path} exited {proc.returncode}: "
+                           f"{err.decode(errors='replace').strip()[:300]} {out.decode(errors='replace')[:100]}")
+    return {"status": int(fields[0]), "size_upload": int(fields[1]), "size_download": int(fields[2]),
+            "seconds": float(fields[3]), "wall_s": wall}
+
+
+def response_text(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read(600).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def check_stored(srv: Server, path: str, data: DataFile) -> str:
+    """The stored file after an upload, through a 1-byte Range GET: its size (Content-Range)
+    and, where the server tells it (Hangar's X-Checksum-Sha256), its SHA-256."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+    try:
+        conn.request("GET", path, headers={**srv.headers, "Range": "bytes=0-0"})
+        resp = conn.getresponse()
+        if resp.status == 206:
+            total = int((resp.getheader("content-range") or "/-1").rsplit("/", 1)[-1])
+            resp.read()
+        elif resp.status == 200:  # no Range support: the length, without reading the body
+            total = int(resp.getheader("content-length") or -1)
+        else:
+            raise RuntimeError(f"GET {path} after the upload -> {resp.status}: {resp.read(300)!r}")
+        if total != data.size:
+            raise RuntimeError(f"stored size {total}, not the {data.size} uploaded")
+        sha = resp.getheader("x-checksum-sha256")
+        if sha:
+            if sha.lower() != data.sha256:
+                raise RuntimeError(f"stored SHA-256 {sha}, not the uploaded file's {data.sha256}")
+            return "size + SHA-256 (the server's)"
+        return "size"
+    finally:
+        conn.close()
+
+
+def timed_transfers(args, srv: Server, path: str, data: DataFile, reps: int, upload: bool) -> dict:
+    """`reps` curl transfers of `data` to or from `path`; the server tree's RSS is sampled every
+    20 ms, and its growth is the peak over all of them minus the RSS before the first."""
+    pid = srv.proc.pid
+    before, procs = tree_rss_mb(pid)
+    peak = before
+    times, checks = [], []
+    resp = os.path.join(args.run_dir, f"response-{srv.key}.txt")
+    copy = os.path.join(args.run_dir, f"download-{srv.key}.bin")
+    expected = (200, 201, 204) if upload else (200,)
+    try:
+        for i in range(reps):
+            os.sync()  # the last transfer's write-back is not this one's
+            with RssSampler(pid, 0.02, refresh=0.5) as sampler:
+                r = run_curl(args, srv, path, data.path if upload else None, resp if upload else copy, data.size)
+            peak = max(peak, sampler.peak)
+            moved = r["size_upload"] if upload else r["size_download"]
+            if r["status"] not in expected or moved != data.size:
+                body = response_text(resp if upload else copy)
+                raise RuntimeError(f"{'PUT' if upload else 'GET'} {path} -> HTTP {r['status']}, "
+                                   f"{moved} of {data.size} bytes: {body[:300]!r}")
+            times.append(r["seconds"])
+            if upload:
+                checks.append(check_stored(srv, path, data))
+            else:
+                got = os.path.getsize(copy)
+                if got != data.size:
+                    raise RuntimeError(f"downloaded {got} bytes, not {data.size}")
+                if i == 0:
+                    sha = file_sha256(copy)
+                    if sha != data.sha256:
+                        raise RuntimeError(f"downloaded SHA-256 {sha}, not the uploaded file's {data.sha256}")
+                checks.append("size + SHA-256" if i == 0 else "size")
+                os.remove(copy)
+    finally:
+        for p in (resp, copy):
+            try:
+                os.remove(p)
+            except FileNotFoundError:
+                pass
+    after, _ = tree_rss_mb(pid)
+    rates = [data.size / MIB / t for t in times]
+    return {
+        "bytes": data.size,
+        "reps": reps,
+        "seconds": times,
+        "mib_s_each": [round(x, 1) for x in rates],
+        "mib_s": statistics.median(rates),
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(peak, 1),
+        "rss_after_mb": round(after, 1),
+        "rss_growth_mb": round(peak - before, 1),
+        "processes": procs,
+        "checked": sorted(set(checks)),
+        "path": path,
+        "error_count": 0,
+    }
+
+
+def wl_upload(args, srv: Server, kind: str, data: DataFile, reps: int, uploaded: set) -> dict:
+    path = transfer_path(srv, kind, f"big-{data.size // MIB}MiB.bin")
+    out = timed_transfers(args, srv, path, data, reps, upload=True)
+    uploaded.add(path)
+    return out
+
+
+def wl_download(args, srv: Server, kind: str, data: DataFile, reps: int, uploaded: set) -> dict:
+    path = transfer_path(srv, kind, f"big-{data.size // MIB}MiB.bin")
+    if path not in uploaded:  # its upload workload was not selected, or failed: upload, untimed
+        timed_transfers(args, srv, path, data, 1, upload=True)
+        uploaded.add(path)
+    return timed_transfers(args, srv, path, data, reps, upload=False)
+
+
+def wl_curl_ceiling(args, srv: Server, data: DataFile, reps: int) -> dict:
+    """curl PUT then GET of the same file against nginx."""
+    uploaded: set = set()
+    up = wl_upload(args, srv, "plain", data, reps, uploaded)
+    down = wl_download(args, srv, "plain", data, reps, uploaded)
+    return {"upload": up, "download": down, "error_count": 0}
+
+
 def bench_server(args, srv: Server, sizes: dict, note) -> dict:
     results: dict[str, dict] = {}
     q = sizes
 
     def step(name, fn, *a):
-        if args.workloads and not any(w in name for w in args.workloads.split(",")):
+        if not selected(args, name):
             return None
         if not srv.alive():
             results[name] = {"skipped": f"server exited ({srv.proc.returncode})"}
@@ -990,6 +1332,10 @@ def bench_server(args, srv: Server, sizes: dict, note) -> dict:
             note(f"{srv.label}: {name}: {n}")
         return r
 
+    if srv.key == "nginx":  # the curl ceiling's file server runs that alone
+        if q["xfer_size"] in args.xfer_files:
+            step("curl_ceiling", wl_curl_ceiling, args, srv, args.xfer_files[q["xfer_size"]], q["xfer_reps"])
+        return results
     step("idle_rss", idle_rss, srv)
     step("log_batch_c1", wl_log_batch, args, srv, 1, q["duration"])
     step("log_batch_c8", wl_log_batch, args, srv, 8, q["duration"])
@@ -1003,34 +1349,51 @@ def bench_server(args, srv: Server, sizes: dict, note) -> dict:
         step("registry_latest_c8", wl_registry_read, args, srv, "latest", REGISTRY_MODEL, q["duration"])
         step("registry_latest_one_c8", wl_registry_read, args, srv, "latest", REGISTRY_SMALL_MODEL, q["duration"])
         step("registry_search", wl_registry_search, args, srv, q["search_duration"])
-    # Search: one experiment grown from the small size to the large one.
-    try:
-        exp = create_experiment(srv, "bench-search")
-    except Exception as e:
-        note(f"{srv.label}: cannot create the search experiment: {e}")
-        return results
-    have = 0
-    rate = None
-    for key, n in (("search_small", q["search_small"]), ("search_large", q["search_large"])):
-        if (srv.key == "mlflow" and rate and have > 0
-                and (n - have) / rate > q["http_seed_budget"]):
-            note(f"{srv.label}: runs {have + 1:,}-{n:,} of the search set were written straight into its "
-                 f"SQLite file (copies of an HTTP-created run with their own id, name, start_time, acc and "
-                 f"model): over HTTP it seeds {rate:,.0f} runs/s, {(n - have) / rate:,.0f}s for the rest")
-            r = step(f"seed_{key}", mlflow_bulk_seed, srv, exp, have, n)
-        else:
-            r = step(f"seed_{key}", seed_search_runs, srv, exp, have, n, q["seed_timeout"])
-            if r is not None and r.get("runs"):
-                rate = r["runs_per_s"]
-        if r is None:
-            break
-        have += r["runs"]
-        if not r["complete"]:
-            note(f"{srv.label}: seeding stopped at {have} runs after {q['seed_timeout']:.0f}s; "
-                 f"no search over {n} runs")
-            results[key] = {"skipped": f"only {have} runs seeded in {q['seed_timeout']:.0f}s"}
-            break
-        step(key, wl_search, args, srv, exp, n, q["search_duration"])
+
+    def search():
+        """Search: one experiment grown from the small size to the large one."""
+        try:
+            exp = create_experiment(srv, "bench-search")
+        except Exception as e:
+            note(f"{srv.label}: cannot create the search experiment: {e}")
+            return
+        have = 0
+        rate = None
+        for key, n in (("search_small", q["search_small"]), ("search_large", q["search_large"])):
+            if (srv.key == "mlflow" and rate and have > 0
+                    and (n - have) / rate > q["http_seed_budget"]):
+                note(f"{srv.label}: runs {have + 1:,}-{n:,} of the search set were written straight into its "
+                     f"SQLite file (copies of an HTTP-created run with their own id, name, start_time, acc and "
+                     f"model): over HTTP it seeds {rate:,.0f} runs/s, {(n - have) / rate:,.0f}s for the rest")
+                r = step(f"seed_{key}", mlflow_bulk_seed, srv, exp, have, n)
+            else:
+                r = step(f"seed_{key}", seed_search_runs, srv, exp, have, n, q["seed_timeout"])
+                if r is not None and r.get("runs"):
+                    rate = r["runs_per_s"]
+            if r is None:
+                break
+            have += r["runs"]
+            if not r["complete"]:
+                note(f"{srv.label}: seeding stopped at {have} runs after {q['seed_timeout']:.0f}s; "
+                     f"no search over {n} runs")
+                results[key] = {"skipped": f"only {have} runs seeded in {q['seed_timeout']:.0f}s"}
+                break
+            step(key, wl_search, args, srv, exp, n, q["search_duration"])
+
+    if any(selected(args, n) for n in SEARCH_WORKLOADS):
+        search()
+    # File transfers last: their gigabytes of write-back must not slow the other workloads.
+    uploaded: set = set()
+    files, reps = args.xfer_files, q["xfer_reps"]
+    one, big = files.get(q["xfer_size"]), files.get(q["xfer_big_size"])
+    if one is not None and srv.key != "fasttrackml":  # (not among issue 5's servers)
+        step("artifact_upload_1g", wl_upload, args, srv, "artifact", one, reps, uploaded)
+        step("artifact_download_1g", wl_download, args, srv, "artifact", one, reps, uploaded)
+        if srv.key.startswith("hangar"):  # MLflow has no package API
+            step("package_upload_1g", wl_upload, args, srv, "package", one, reps, uploaded)
+            step("package_download_1g", wl_download, args, srv, "package", one, reps, uploaded)
+    if big is not None and srv.key.startswith("hangar"):
+        step("artifact_upload_2g", wl_upload, args, srv, "artifact", big, q["xfer_big_reps"], uploaded)
     mb, _ = tree_rss_mb(srv.proc.pid)
     results["rss_after_mb"] = {"rss_mb": mb}
     return results
@@ -1057,10 +1420,19 @@ def short(name: str, r: dict) -> str:
         return f"p50 {fmt_ms(r['p50_ms'])} for {r['returned']} versions, errors {r['error_count']}"
     if name.startswith("registry"):
         return f"{r['requests_per_s']:,.0f} req/s, p99 {fmt_ms(r['p99_ms'])}, errors {r['error_count']}"
+    if name in TRANSFER_WORKLOADS:
+        return short_transfer(r)
+    if name == "curl_ceiling":
+        return f"PUT {short_transfer(r['upload'])}; GET {short_transfer(r['download'])}"
     if name == "history":
         return (f"p50 {r['p50_s']:.3f}s over {r['pages']} page(s), RSS +{r['rss_growth_mb']:.1f} MB, "
                 f"seeded at {r['seed_points_per_s']:,.0f} points/s")
     return ""
+
+
+def short_transfer(r: dict) -> str:
+    return (f"{r['mib_s']:,.0f} MiB/s (median of {'/'.join(f'{x:,.0f}' for x in r['mib_s_each'])}), "
+            f"RSS +{r['rss_growth_mb']:.1f} MB, checked {' and '.join(r['checked'])}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1195,7 +1567,73 @@ def workloads(sizes):
              value=get("idle_rss", "rss_mb"), higher=False, fmt=lambda v: "—" if v is None else f"{v:,.1f} MB",
              detail=detail_rss,
              target=("≤ 30 MB", lambda res: _v(get("idle_rss", "rss_mb")(res), 1e9) <= 30)),
-    ]
+    ] + transfer_workloads(sizes)
+
+
+def ceiling_value(all_results: dict, direction: str):
+    r = all_results.get("nginx")
+    if not isinstance(r, dict):
+        return None
+    return ((r.get("curl_ceiling") or {}).get(direction) or {}).get("mib_s")
+
+
+def transfer_workloads(sizes):
+    """The file-transfer tables: MiB/s (higher is better), with the RSS growth beside it, the
+    ratio to MLflow (a package transfer is compared with MLflow's artifact transfer the same
+    way: MLflow has no package API) and the share of the curl ceiling."""
+    one = fmt_size(sizes["xfer_size"])
+    big = fmt_size(sizes["xfer_big_size"] or 2 << 30)
+
+    def get(key, field):
+        return lambda res: (res.get(key) or {}).get(field)
+
+    def detail(key):
+        def d(res):
+            r = res.get(key) or {}
+            if "mib_s" not in r:
+                return ""
+            return (f"RSS +{r['rss_growth_mb']:.1f} MB (peak {r['rss_peak_mb']:.0f} MB, "
+                    f"{r['processes']} process(es)); runs {'/'.join(f'{x:,.0f}' for x in r['mib_s_each'])} MiB/s")
+        return d
+
+    def target(key, direction, mlflow_key):
+        def check(res, all_results):
+            r = res.get(key) or {}
+            mine, ceiling = r.get("mib_s"), ceiling_value(all_results, direction)
+            mlflow = all_results.get("mlflow")
+            theirs = (mlflow.get(mlflow_key) or {}).get("mib_s") if isinstance(mlflow, dict) else None
+            return (mine is not None and theirs is not None and ceiling is not None
+                    and mine >= 1.5 * theirs and mine >= 0.8 * ceiling and r["rss_growth_mb"] <= 32)
+        return ("≥ 1.5× MLflow, ≥ 80 % of the curl ceiling, RSS growth ≤ 32 MB", check)
+
+    hangars = {"hangar_sqlite", "hangar_postgres"}
+    out = []
+    for key, title, direction, mlflow_key in (
+        ("artifact_upload_1g", f"mlflow-artifacts upload (PUT) of {one}", "upload", "artifact_upload_1g"),
+        ("artifact_download_1g", f"mlflow-artifacts download (GET) of {one}", "download", "artifact_download_1g"),
+        ("package_upload_1g", f"generic package upload (PUT) of {one}; MLflow: its artifact PUT",
+         "upload", "artifact_upload_1g"),
+        ("package_download_1g", f"generic package download (GET) of {one}; MLflow: its artifact GET",
+         "download", "artifact_download_1g"),
+    ):
+        out.append(dict(key=key, title=title, unit="MiB/s", value=get(key, "mib_s"), higher=True,
+                        fmt=fmt_n, detail=detail(key), extra=("RSS growth", get(key, "rss_growth_mb"), False),
+                        servers=hangars | {"mlflow"}, peer_key=mlflow_key, ceiling=direction,
+                        target=target(key, direction, mlflow_key), target_all=True))
+    key = "artifact_upload_2g"
+
+    def flat(res, all_results):
+        r = res.get(key) or {}
+        return r.get("rss_growth_mb") is not None and r["rss_growth_mb"] <= 32
+
+    out.append(dict(key=key, title=f"mlflow-artifacts upload (PUT) of {big}: memory stays flat", unit="MiB/s",
+                    value=get(key, "mib_s"), higher=True, fmt=fmt_n,
+                    detail=lambda res: detail(key)(res) + (
+                        f"; {one}: RSS +{res['artifact_upload_1g']['rss_growth_mb']:.1f} MB"
+                        if (res.get("artifact_upload_1g") or {}).get("rss_growth_mb") is not None else ""),
+                    servers=hangars, ceiling="upload", optional=True,
+                    target=("RSS growth ≤ 32 MB, as for 1 GiB", flat), target_all=True))
+    return out
 
 
 def ratio(h, p, higher):
@@ -1210,64 +1648,93 @@ def fmt_ratio(r):
     return f"{r:.0f}×" if r >= 100 else f"{r:.1f}×"
 
 
-def report(all_results: dict, labels: dict, sizes: dict, quick: bool) -> list[dict]:
+def report(all_results: dict, labels: dict, sizes: dict, quick: bool, args=None) -> list[dict]:
     hangars = [k for k in ("hangar_sqlite", "hangar_postgres") if k in all_results]
     peers = [k for k in ("mlflow", "fasttrackml") if k in all_results]
     order = hangars + peers
     rows_out = []
-    width = max(len(labels[k]) for k in order) if order else 12
+    width = max([len(labels[k]) for k in order + (["nginx"] if "nginx" in all_results else [])] or [12])
     print()
     print("=" * 100)
     print("Results. Ratios: how many times Hangar is better than the peer (higher throughput, or lower")
     print("latency/time/memory); above 1× Hangar is ahead." + (" QUICK RUN: small sizes, short runs;"
           " the targets are meant for the full sizes." if quick else ""))
     loads = []
-    for k in order:
+    for k in order + (["nginx"] if "nginx" in all_results else []):
         r = all_results[k]
         if isinstance(r, dict) and r.get("load_avg_at_start"):
             loads.append(f"{labels[k]} {r['load_avg_at_start']} → {r['load_avg_at_end']}")
     if loads:
         print("Load average (1, 5, 15 min) while each server ran, start → end: " + "; ".join(loads))
     for w in workloads(sizes):
+        if args is not None and args.workloads and not selected(args, w["key"]):
+            continue  # not asked for
+        if w.get("optional") and not any(isinstance(all_results[k], dict) and w["key"] in all_results[k]
+                                         for k in order):
+            continue  # e.g. the 2 GiB upload of a --quick run
+        servers = [k for k in order if "servers" not in w or k in w["servers"]]
+        ratio_peers = [p for p in peers if p in servers]
+        peer_value = (lambda res: (res.get(w["peer_key"]) or {}).get("mib_s")) if "peer_key" in w else w["value"]
+        ceiling = ceiling_value(all_results, w["ceiling"]) if "ceiling" in w else None
         print()
         unit = f" ({w['unit']})" if w["unit"] else ""
         target_text = w["target"][0] if w["target"] else None
         print(f"{w['title']}{unit}    " + (f"target for Hangar: {target_text}" if target_text
                                           else "no target set: compare the ratios"))
         table = {"workload": w["key"], "title": w["title"], "unit": w["unit"], "target": target_text, "rows": []}
-        for k in order:
+        for k in servers:
             res = all_results[k]
             if isinstance(res, str):  # the server did not run
                 print(f"  {labels[k]:<{width}}  {'—':>9}   not measured: {res[:80]}")
                 table["rows"].append({"server": labels[k], "value": None, "note": res})
                 continue
-            v = w["value"](res)
+            v = w["value"](res) if k in hangars else peer_value(res)
             row = {"server": labels[k], "value": v, "detail": w["detail"](res)}
+            if k not in hangars and "peer_key" in w:
+                row["detail"] = w["detail"]({w["key"]: res.get(w["peer_key"])})
             line = f"  {labels[k]:<{width}}  {w['fmt'](v):>9}   {row['detail']}"
             if k in hangars:
                 ratios = []
-                for p in peers:
+                for p in ratio_peers:
                     pres = all_results[p]
-                    pv = None if isinstance(pres, str) else w["value"](pres)
+                    pv = None if isinstance(pres, str) else peer_value(pres)
                     r = ratio(v, pv, w["higher"])
                     row[f"ratio_{p}"] = r
                     part = f"{fmt_ratio(r)} {labels[p]}"
                     if "extra" in w and not isinstance(pres, str):
                         ename, eget, ehigher = w["extra"]
-                        er = ratio(eget(res), eget(pres), ehigher)
+                        pe = eget({w["key"]: pres.get(w.get("peer_key", w["key"]))})
+                        er = ratio(eget(res), pe, ehigher)
                         row[f"ratio_{ename}_{p}"] = er
                         part += f" ({ename} {fmt_ratio(er)})"
                     ratios.append(part)
+                if ceiling is not None and v is not None:
+                    row["of_curl_ceiling"] = v / ceiling
+                    ratios.append(f"{100 * v / ceiling:.0f} % of the curl ceiling")
                 line += "   |  " + ", ".join(ratios) if ratios else ""
                 if w["target"]:
-                    ok = v is not None and w["target"][1](res)
+                    check = w["target"][1]
+                    ok = v is not None and (check(res, all_results) if w.get("target_all") else check(res))
                     row["target_met"] = ok
                     line += f"   {'✓' if ok else '✗'} {w['target'][0]}"
-            res_row = (res.get(w["key"]) or {})
+            res_row = (res.get(w["key"] if k in hangars else w.get("peer_key", w["key"])) or {})
             if "failed" in res_row or "skipped" in res_row:
                 line += "   (" + (res_row.get("failed") or res_row.get("skipped"))[:120] + ")"
             print(line)
             table["rows"].append(row)
+        if "ceiling" in w and "nginx" in all_results:
+            res = all_results["nginx"]
+            if isinstance(res, str):
+                print(f"  {labels['nginx']:<{width}}  {'—':>9}   not measured: {res[:80]}")
+                table["rows"].append({"server": labels["nginx"], "value": None, "note": res})
+            else:
+                c = (res.get("curl_ceiling") or {})
+                r = c.get(w["ceiling"]) or {}
+                det = (f"curl alone against nginx, {fmt_size(r['bytes'])}; RSS +{r['rss_growth_mb']:.1f} MB; "
+                       f"runs {'/'.join(f'{x:,.0f}' for x in r['mib_s_each'])} MiB/s" if "mib_s" in r
+                       else (c.get("failed") or c.get("skipped") or "")[:120])
+                print(f"  {labels['nginx']:<{width}}  {fmt_n(ceiling):>9}   {det}")
+                table["rows"].append({"server": labels["nginx"], "value": ceiling, "detail": det})
         rows_out.append(table)
     return rows_out
 
@@ -1316,6 +1783,8 @@ def run_one(args, key, labels, sizes, notes, all_results, settings, attempt) -> 
             if not args.fml:
                 raise RuntimeError("FastTrackML is not installed")
             srv = start_fml(args, args.log_dir)
+        elif key == "nginx":
+            srv = start_nginx(args, args.log_dir)
         print(f"    started on 127.0.0.1:{srv.port} in {time.time() - t:.1f}s; load average {load}", flush=True)
         for k, v in srv.settings.items():
             print(f"    {k}: {v}")
@@ -1354,6 +1823,10 @@ def main() -> int:
     ap.add_argument("--loadgen", required=True, help="the hangar-loadgen binary (crates/loadgen)")
     ap.add_argument("--mlflow", help="the `mlflow` executable of a venv with mlflow's server")
     ap.add_argument("--fml", help="FastTrackML's `fml` binary")
+    ap.add_argument("--nginx", help="an nginx binary with the WebDAV module: the file server of the curl ceiling")
+    ap.add_argument("--curl", default=shutil.which("curl"), help="curl, the client of the transfer workloads")
+    ap.add_argument("--data-dir", help="where the transfer workloads' random files are made once and kept "
+                    "(default: data/ beside --results; best on the disk of --run-dir)")
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--pg-url", help="a fresh, empty PostgreSQL database for Hangar")
     ap.add_argument("--only", choices=("hangar",))
@@ -1366,8 +1839,11 @@ def main() -> int:
     ap.add_argument("--log-dir", required=True)
     ap.add_argument("--results", required=True, help="the JSON file to write")
     ap.add_argument("--workloads", help="comma-separated subset by part of the name, e.g. log_batch,history "
-                    "(idle_rss, log_batch_c1, log_batch_c8, log_metric_c16, run_mix_c8, history, search)")
-    ap.add_argument("--servers", help="comma-separated subset: hangar_sqlite,hangar_postgres,mlflow,fasttrackml")
+                    "(idle_rss, log_batch_c1, log_batch_c8, log_metric_c16, run_mix_c8, history, search, "
+                    "registry, artifact_upload_1g, artifact_download_1g, package_upload_1g, package_download_1g, "
+                    "artifact_upload_2g, curl_ceiling), or `files` for all the transfer workloads; a server "
+                    "with none of them is not started, and the curl ceiling comes with any transfer workload")
+    ap.add_argument("--servers", help="comma-separated subset: hangar_sqlite,hangar_postgres,mlflow,fasttrackml,nginx")
     args = ap.parse_args()
 
     signal.signal(signal.SIGTERM, _on_signal)
@@ -1375,7 +1851,7 @@ def main() -> int:
     shutil.rmtree(args.run_dir, ignore_errors=True)
     os.makedirs(args.run_dir)
     os.makedirs(args.log_dir, exist_ok=True)
-    for name in ("hangar-sqlite.log", "hangar-postgres.log", "mlflow.log", "fasttrackml.log"):
+    for name in ("hangar-sqlite.log", "hangar-postgres.log", "mlflow.log", "fasttrackml.log", "nginx.log"):
         try:
             os.remove(os.path.join(args.log_dir, name))
         except FileNotFoundError:
@@ -1386,11 +1862,13 @@ def main() -> int:
     if args.quick:
         sizes = dict(duration=4.0, search_small=300, search_large=1500, search_duration=3.0,
                      history_points=10_000, history_reps=3, seed_timeout=120.0,
-                     http_seed_budget=60.0, registry_versions=100, registry_duration=30.0)
+                     http_seed_budget=60.0, registry_versions=100, registry_duration=30.0,
+                     xfer_size=128 * MIB, xfer_big_size=None, xfer_reps=3, xfer_big_reps=1)
     else:
         sizes = dict(duration=15.0, search_small=2000, search_large=20000, search_duration=10.0,
                      history_points=100_000, history_reps=5, seed_timeout=900.0,
-                     http_seed_budget=240.0, registry_versions=500, registry_duration=120.0)
+                     http_seed_budget=240.0, registry_versions=500, registry_duration=120.0,
+                     xfer_size=1 << 30, xfer_big_size=2 << 30, xfer_reps=3, xfer_big_reps=1)
     if args.duration:
         sizes["duration"] = args.duration
     if args.http_seed_budget is not None:
@@ -1406,16 +1884,60 @@ def main() -> int:
             print("note: no --pg-url, so no Hangar-PostgreSQL")
     if args.only != "hangar":
         plan += ["fasttrackml", "mlflow"]
+    # The curl ceiling is the machine's, not a peer's: measured with --only hangar too.
+    if selected(args, "curl_ceiling"):
+        if args.nginx:
+            plan.insert(0, "nginx")
+        else:
+            print("note: no --nginx, so no curl ceiling for the transfer workloads")
     if args.servers:
         want = set(args.servers.split(","))
         plan = [p for p in plan if p in want]
+    plan = [p for p in plan if any(selected(args, w) for w in server_workloads(p))]
     labels = {"hangar_sqlite": "Hangar-SQLite", "hangar_postgres": "Hangar-PostgreSQL",
-              "mlflow": "MLflow", "fasttrackml": "FastTrackML"}
+              "mlflow": "MLflow", "fasttrackml": "FastTrackML", "nginx": "nginx (curl ceiling)"}
 
     notes: list[str] = []
 
     def note(msg):
         notes.append(msg)
+
+    # The transfer workloads' data files, made once (random bytes), on the servers' disk.
+    args.xfer_files = {}
+    xfer_meta = {}
+    if any(selected(args, w) for w in TRANSFER_WORKLOADS + ("curl_ceiling",)) and any(
+            p in plan for p in ("hangar_sqlite", "hangar_postgres", "mlflow", "nginx")):
+        data_dir = args.data_dir or os.path.join(os.path.dirname(os.path.abspath(args.results)), "data")
+        os.makedirs(data_dir, exist_ok=True)
+        wanted = [sizes["xfer_size"]]
+        if sizes["xfer_big_size"] and selected(args, "artifact_upload_2g") and any(
+                p.startswith("hangar") for p in plan):
+            wanted.append(sizes["xfer_big_size"])
+        missing = 0
+        for n in wanted:
+            f = os.path.join(data_dir, f"random-{n // MIB}MiB.bin")
+            if not (os.path.exists(f) and os.path.getsize(f) == n):
+                missing += n
+        # Besides missing data files: per server at most its stored copies (1 GiB artifact,
+        # 1 GiB package, the 2 GiB upload) and one downloaded copy, plus 1 GiB to spare.
+        need = missing + 3 * sizes["xfer_size"] + (sizes["xfer_big_size"] or 0) + (1 << 30)
+        free = shutil.disk_usage(data_dir).free
+        same_disk = os.stat(data_dir).st_dev == os.stat(args.run_dir).st_dev
+        if not args.curl:
+            note("no curl: the transfer workloads are skipped")
+        elif free < need:
+            note(f"only {fmt_size(free)} free on {data_dir}, the transfer workloads need about "
+                 f"{fmt_size(need)}: skipped")
+        else:
+            for n in wanted:
+                args.xfer_files[n] = data_file(data_dir, n)
+            xfer_meta = {"data_files": {fmt_size(d.size): {"path": d.path, "sha256": d.sha256}
+                                        for d in args.xfer_files.values()},
+                         "curl": subprocess.run([args.curl, "--version"], capture_output=True,
+                                                text=True).stdout.split("\n")[0],
+                         "same_disk_as_servers": same_disk}
+            if not same_disk:
+                note(f"the data files ({data_dir}) are not on the servers' disk ({args.run_dir})")
 
     def oha_version():
         try:
@@ -1434,6 +1956,7 @@ def main() -> int:
         "quick": args.quick,
         "sizes": sizes,
         "search_filter": SEARCH_FILTER,
+        **({"transfers": xfer_meta} if xfer_meta else {}),
     }
     try:
         with open("/proc/meminfo") as f:
@@ -1458,7 +1981,7 @@ def main() -> int:
     finally:
         stop_all()
 
-    tables = report(all_results, labels, sizes, args.quick)
+    tables = report(all_results, labels, sizes, args.quick, args)
     print()
     print("Durability and settings, as found (nothing was tuned):")
     for key in plan:
@@ -1471,6 +1994,11 @@ def main() -> int:
     print("Method: write workloads with hangar-loadgen (Rust, keep-alive, new points every call); "
           "search with oha, 1 client;\n  MLflow runs `mlflow server --workers 1`; all servers one at a "
           "time on 127.0.0.1, each on a fresh data folder.")
+    if args.xfer_files:
+        print("  Transfers: `curl -T file` (PUT, no Expect: 100-continue) and `curl -o file` (GET), median of "
+              f"{sizes['xfer_reps']} per workload, after a sync;\n  RSS growth = the server tree's peak "
+              "(sampled every 20 ms) minus its RSS before the first transfer; data files "
+              + ", ".join(d.path for d in args.xfer_files.values()) + ".")
     if notes:
         print()
         print("Notes:")

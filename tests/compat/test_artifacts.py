@@ -15,7 +15,7 @@ import pytest
 import requests
 from mlflow.exceptions import MlflowException
 
-from support import MLFLOW_MAJOR, bearer
+from support import BLOB_URL, MLFLOW_MAJOR, bearer
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -119,11 +119,41 @@ def test_raw_endpoints_range_delete_and_headers(client, tracking_uri, admin_toke
     r = requests.delete(f"{base}/{rel}/data", headers=auth, timeout=30)
     assert r.status_code == 200
 
+    # Direct (multipart, presigned) transfers exist exactly on S3-compatible storage.
     r = requests.get(f"{tracking_uri}/api/3.0/mlflow/server-info", timeout=30)
-    assert r.status_code == 200 and r.json()["multipart_uploads_enabled"] is False
-    r = requests.post(f"{tracking_uri}/api/2.0/mlflow-artifacts/mpu/create/{rel}",
-                      json={"path": "f.bin", "num_parts": 2}, headers=auth, timeout=30)
-    assert r.status_code == 501 and r.json()["error_code"] == "NOT_IMPLEMENTED"
+    assert r.status_code == 200 and r.json()["multipart_uploads_enabled"] is bool(BLOB_URL)
+    if not BLOB_URL:
+        r = requests.post(f"{tracking_uri}/api/2.0/mlflow-artifacts/mpu/create/{rel}",
+                          json={"path": "f.bin", "num_parts": 2}, headers=auth, timeout=30)
+        assert r.status_code == 501 and r.json()["error_code"] == "NOT_IMPLEMENTED"
+        assert r.json()["message"].startswith("Multipart upload is not supported")
+
+
+@pytest.mark.skipif(not BLOB_URL, reason="direct transfers need S3-compatible storage")
+def test_multipart_upload_and_presigned_download_on_s3(hangar, client, tmp_path, monkeypatch):
+    # Small thresholds so that a 12 MiB file goes in three parts straight to the bucket.
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(5 * 1024 * 1024))
+    monkeypatch.setenv("MLFLOW_MULTIPART_DOWNLOAD_MINIMUM_FILE_SIZE", "1")
+    monkeypatch.setenv("MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE", str(4 * 1024 * 1024))
+    if MLFLOW_MAJOR < 3:
+        # MLflow 2 never reads server-info: it takes direct transfers only when told to.
+        monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+        monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "true")
+    exp = client.create_experiment("mpu")
+    run = client.create_run(exp).info
+    src = tmp_path / "weights.bin"
+    src.write_bytes(os.urandom(12 * 1024 * 1024 + 123))
+    before = hangar.log_text().count("mpu/complete")
+    client.log_artifact(run.run_id, str(src), "model")
+    assert hangar.log_text().count("mpu/complete") > before, "the upload went in parts"
+    listed = client.list_artifacts(run.run_id, "model")
+    assert [(f.path, f.file_size) for f in listed] == [("model/weights.bin", src.stat().st_size)]
+    (tmp_path / "out").mkdir()
+    got = Path(client.download_artifacts(run.run_id, "model/weights.bin", str(tmp_path / "out")))
+    assert filecmp.cmp(got, src, shallow=False)
+    if MLFLOW_MAJOR >= 3:  # MLflow 2 downloads only through the server
+        assert "mlflow-artifacts/presigned" in hangar.log_text()
 
 
 def test_checksum_header_is_verified(client, tracking_uri, admin_token):

@@ -121,3 +121,23 @@ def test_version_created_in_a_ci_job_carries_the_job(tracking_uri, admin_token, 
     v = c.create_model("ci-model").create_version()
     assert v.tags["gitlab.CI_JOB_ID"] == "4711"
     assert client.get_model_version("ci-model", "1").tags["gitlab.CI_JOB_ID"] == "4711"
+
+
+def test_version_files_logged_with_gitlab_mlops(tracking_uri, admin_token, client, api, project, tmp_path):
+    c = Client(tracking_uri=tracking_uri, gitlab_token=admin_token)
+    version = c.create_model("files-model").create_version()
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.bin").write_bytes(b"\x00\x01" * 500)
+    (tmp_path / "card.md").write_text("# card")
+    version.log_artifact(str(tmp_path / "card.md"))
+    version.log_artifacts(str(tmp_path / "model"), artifact_path="model")
+    version.log_text("trained on data v3", "notes/data.txt")
+
+    listed = {f.path for f in client.list_artifacts(version.run_id)}
+    assert listed == {"card.md", "model", "notes"}
+    # The same files are the version's package, listed by the JSON API with their sizes.
+    model = api.ok(api.get(f"/projects/{project['id']}/ml/models"))[0]
+    vid = model["latest_version"]["id"]
+    files = api.ok(api.get(f"/projects/{project['id']}/ml/models/{model['id']}/versions/{vid}/files"))
+    assert [(f["path"], f["size"]) for f in files] == [
+        ("card.md", 6), ("model/weights.bin", 1000), ("notes/data.txt", 18)]

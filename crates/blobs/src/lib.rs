@@ -5,7 +5,9 @@
 use bytes::Bytes;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use object_store::local::LocalFileSystem;
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
+use object_store::signer::{SignedUrlOptions, Signer};
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
@@ -16,6 +18,9 @@ use std::sync::Arc;
 /// buffered, so memory stays flat whatever the size.
 const PART_SIZE: usize = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 4;
+
+/// How long a URL signed for a direct transfer stays valid.
+const SIGNED_URL_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The folder, under the store's prefix, that holds every blob.
 const OBJECTS: &str = "objects";
@@ -54,10 +59,23 @@ pub struct Listed {
 
 /// Where an `s3://` store is, when not AWS itself; `None` falls back to the standard AWS
 /// variables (`AWS_ENDPOINT_URL`, `AWS_REGION`), which also carry the credentials.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct S3Options {
     pub endpoint: Option<String>,
     pub region: Option<String>,
+    /// Let clients upload in parts and download through URLs signed for the bucket, as
+    /// MLflow's multipart protocol does; off when clients cannot reach the endpoint.
+    pub direct_transfers: bool,
+}
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options {
+            endpoint: None,
+            region: None,
+            direct_transfers: true,
+        }
+    }
 }
 
 /// Where files go. Cloning shares the underlying store.
@@ -68,6 +86,9 @@ pub struct BlobStore {
     url: String,
     /// The folder of a local store.
     local_dir: Option<std::path::PathBuf>,
+    /// An S3 store's own handle, for signed URLs and multipart uploads driven by clients;
+    /// `None` also when direct transfers are turned off.
+    s3: Option<Arc<object_store::aws::AmazonS3>>,
 }
 
 impl BlobStore {
@@ -86,6 +107,7 @@ impl BlobStore {
                     prefix: Path::default(),
                     url: url.into(),
                     local_dir: Some(dir),
+                    s3: None,
                 })
             }
             "s3" => {
@@ -103,12 +125,13 @@ impl BlobStore {
                 if let Some(region) = &s3.region {
                     builder = builder.with_region(region);
                 }
-                let store = builder.build()?;
+                let store = Arc::new(builder.build()?);
                 Ok(BlobStore {
-                    store: Arc::new(store),
+                    store: store.clone(),
                     prefix: Path::from(parsed.path().trim_matches('/')),
                     url: url.into(),
                     local_dir: None,
+                    s3: s3.direct_transfers.then_some(store),
                 })
             }
             other => Err(BlobError::Url(
@@ -218,6 +241,105 @@ impl BlobStore {
                 Err(e)
             }
         }
+    }
+
+    /// Whether clients may send a file straight to the store in parts, through URLs Hangar
+    /// signs (MLflow's multipart protocol): S3-compatible stores only.
+    pub fn supports_direct_transfers(&self) -> bool {
+        self.s3.is_some()
+    }
+
+    fn s3(&self) -> Result<&object_store::aws::AmazonS3, BlobError> {
+        self.s3.as_deref().ok_or_else(|| {
+            BlobError::Store(object_store::Error::NotSupported {
+                source: "direct transfers need an S3-compatible store".into(),
+            })
+        })
+    }
+
+    /// Starts a multipart upload into a new blob; returns its key and the store's upload id.
+    pub async fn create_multipart(&self) -> Result<(String, String), BlobError> {
+        let key = format!("{OBJECTS}/{}", uuid::Uuid::new_v4().simple());
+        let id = self.s3()?.create_multipart(&self.location(&key)).await?;
+        Ok((key, id))
+    }
+
+    /// A URL that lets its holder upload part `part_number` (from 1) for an hour.
+    pub async fn sign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: usize,
+    ) -> Result<String, BlobError> {
+        let options = SignedUrlOptions::new().with_query([
+            ("partNumber", part_number.to_string()),
+            ("uploadId", upload_id.to_owned()),
+        ]);
+        let url = self
+            .s3()?
+            .signed_url_opts(
+                http::Method::PUT,
+                &self.location(key),
+                SIGNED_URL_TTL,
+                &options,
+            )
+            .await?;
+        Ok(url.to_string())
+    }
+
+    /// A URL that lets its holder download a blob for an hour.
+    pub async fn sign_download(&self, key: &str) -> Result<String, BlobError> {
+        let url = self
+            .s3()?
+            .signed_url(http::Method::GET, &self.location(key), SIGNED_URL_TTL)
+            .await?;
+        Ok(url.to_string())
+    }
+
+    /// Completes a multipart upload from its parts' ETags in part order, then reads the blob
+    /// back once to learn its size and SHA-256 (the bytes never passed through Hangar). A
+    /// blob over `max_size` or with another checksum than `expected_sha256` is removed.
+    pub async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        etags: Vec<String>,
+        max_size: u64,
+    ) -> Result<Written, BlobError> {
+        let parts = etags
+            .into_iter()
+            .map(|content_id| PartId { content_id })
+            .collect();
+        self.s3()?
+            .complete_multipart(&self.location(key), &upload_id.to_owned(), parts)
+            .await?;
+        let hashed: Result<Written, BlobError> = async {
+            let mut hasher = Sha256::new();
+            let mut size = 0u64;
+            let mut stream = self.read(key, None).await?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                size += chunk.len() as u64;
+                if size > max_size {
+                    return Err(BlobError::TooLarge(max_size));
+                }
+                hasher.update(&chunk);
+            }
+            finish(key.to_owned(), size, hasher, None)
+        }
+        .await;
+        if hashed.is_err() {
+            let _ = self.delete(key).await;
+        }
+        hashed
+    }
+
+    /// Abandons a multipart upload and its parts.
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
+        self.s3()?
+            .abort_multipart(&self.location(key), &upload_id.to_owned())
+            .await?;
+        Ok(())
     }
 
     /// Streams a blob, or the byte `range` of it (already checked against its size).

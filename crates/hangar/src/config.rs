@@ -36,6 +36,10 @@ pub struct Settings {
     pub s3_endpoint: Option<String>,
     /// S3 region; default `AWS_REGION` or `us-east-1`.
     pub s3_region: Option<String>,
+    /// On S3, let MLflow clients upload in parts and download through signed URLs straight to
+    /// and from the bucket (they must reach the S3 endpoint); else everything streams through
+    /// Hangar.
+    pub s3_direct_transfers: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +54,7 @@ impl Default for Settings {
             max_file_size: 10 * 1024 * 1024 * 1024,
             s3_endpoint: None,
             s3_region: None,
+            s3_direct_transfers: true,
         }
     }
 }
@@ -97,6 +102,10 @@ pub struct SettingsArgs {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_region: Option<String>,
+    /// true or false: MLflow's direct multipart/presigned transfers on S3 [env: HANGAR_S3_DIRECT_TRANSFERS] [default: true]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_direct_transfers: Option<bool>,
 }
 
 impl SettingsArgs {
@@ -140,6 +149,7 @@ impl Settings {
         let s3 = hangar_blobs::S3Options {
             endpoint: self.s3_endpoint.clone(),
             region: self.s3_region.clone(),
+            direct_transfers: self.s3_direct_transfers,
         };
         Ok(hangar_blobs::BlobStore::open(&self.blob_url()?, &s3)?)
     }

@@ -1,21 +1,29 @@
 //! MLflow's proxied-artifact endpoints (`/api/2.0/mlflow-artifacts/...`): upload, download,
 //! list and delete in the project's file tree, where runs (`<experiment>/<run>/artifacts`)
 //! and logged models (`<experiment>/models/<model>/artifacts`) keep their files.
-//! `server-info` tells the client which transfer modes exist; multipart and presigned
-//! transfers are not offered, and their endpoints answer 501 as MLflow's do without them.
+//! `server-info` tells the client which transfer modes exist: on S3-compatible storage,
+//! multipart uploads and presigned downloads go straight to the bucket through URLs Hangar
+//! signs; elsewhere their endpoints answer 501, as MLflow's do, and the client streams
+//! through Hangar.
 
 use super::Ctx;
 use super::error::{ErrorCode, MlflowError};
+use crate::AppState;
 use crate::files::{self, FileError};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use hangar_core::artifact_path::ArtifactPath;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 type ArtifactResult<T> = Result<T, Response>;
+
+/// S3's limit on the parts of one upload.
+const MAX_PARTS: i64 = 10_000;
 
 /// The artifact path of the URL (beside the project, when the route has one).
 #[derive(Deserialize)]
@@ -133,25 +141,193 @@ pub async fn delete_artifact(
     Ok(Json(json!({})))
 }
 
-/// Multipart uploads and presigned URLs need a blob store that hands out URLs of its own;
-/// Hangar streams every transfer itself, so the client's fallback (a plain PUT or GET)
-/// applies. The path is still checked, so that a traversal is refused as such.
-pub async fn transfer_not_supported(_ctx: Ctx, Path(params): Path<PathParams>) -> Response {
-    if let Err(e) = files::folder_path(&params.path) {
-        return artifact_error(e);
-    }
+/// MLflow's answer when a transfer mode is not available; the client then falls back to a
+/// plain PUT or GET through Hangar.
+fn not_supported(what: &str) -> Response {
     let body = json!({
         "error_code": "NOT_IMPLEMENTED",
-        "message": "Multipart upload is not supported for the current artifact repository",
+        "message": format!("{what} is not supported for the current artifact repository"),
     });
     (StatusCode::NOT_IMPLEMENTED, Json(body)).into_response()
 }
 
-/// `GET /api/3.0/mlflow/server-info`: what the client may use for artifacts.
-pub async fn server_info() -> Json<Value> {
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, MlflowError> {
+    serde_json::from_slice(body)
+        .map_err(|e| MlflowError::invalid(format!("Invalid request body: {e}")))
+}
+
+/// The file a multipart request names: its folder from the URL, its name from `path`
+/// (older clients sent the whole local path, so only the last component counts).
+fn multipart_target(dir: &str, path: &str) -> Result<ArtifactPath, FileError> {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or_default();
+    Ok(files::folder_path(dir)?.join(&files::file_path(name)?))
+}
+
+/// `upload_id` as handed out: `<blob uuid>:<the store's upload id>`.
+fn split_upload_id(upload_id: &str) -> Result<(String, &str), MlflowError> {
+    let invalid = || MlflowError::invalid("Invalid upload_id");
+    let (uuid, id) = upload_id.split_once(':').ok_or_else(invalid)?;
+    if uuid.len() != 32 || !uuid.bytes().all(|b| b.is_ascii_hexdigit()) || id.is_empty() {
+        return Err(invalid());
+    }
+    Ok((format!("objects/{}", uuid.to_ascii_lowercase()), id))
+}
+
+#[derive(Deserialize)]
+pub struct CreateMultipart {
+    path: String,
+    num_parts: i64,
+}
+
+/// `mpu/create`: a new blob and one signed URL per part, which the client PUTs to directly.
+pub async fn create_multipart(
+    ctx: Ctx,
+    Path(params): Path<PathParams>,
+    body: Bytes,
+) -> ArtifactResult<Json<Value>> {
+    ctx.require_write().map_err(mlflow_error)?;
+    let request: CreateMultipart = json_body(&body).map_err(mlflow_error)?;
+    multipart_target(&params.path, &request.path).map_err(artifact_error)?;
+    let blobs = &ctx.state.blobs;
+    if !blobs.supports_direct_transfers() {
+        return Err(not_supported("Multipart upload"));
+    }
+    if !(1..=MAX_PARTS).contains(&request.num_parts) {
+        return Err(mlflow_error(MlflowError::invalid(format!(
+            "num_parts must be between 1 and {MAX_PARTS}"
+        ))));
+    }
+    let blob_error = |e| artifact_error(FileError::from(e));
+    let (key, upload_id) = blobs.create_multipart().await.map_err(blob_error)?;
+    let mut credentials = Vec::new();
+    for part_number in 1..=request.num_parts as usize {
+        let url = blobs
+            .sign_part(&key, &upload_id, part_number)
+            .await
+            .map_err(blob_error)?;
+        credentials.push(json!({"url": url, "part_number": part_number, "headers": {}}));
+    }
+    let uuid = key.trim_start_matches("objects/");
+    Ok(Json(json!({
+        "upload_id": format!("{uuid}:{upload_id}"),
+        "credentials": credentials,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct UploadedPart {
+    part_number: i64,
+    etag: String,
+}
+
+#[derive(Deserialize)]
+pub struct CompleteMultipart {
+    path: String,
+    upload_id: String,
+    #[serde(default)]
+    parts: Vec<UploadedPart>,
+}
+
+/// `mpu/complete`: the parts become the blob, hashed once, and the file is committed.
+pub async fn complete_multipart(
+    ctx: Ctx,
+    Path(params): Path<PathParams>,
+    body: Bytes,
+) -> ArtifactResult<Json<Value>> {
+    ctx.require_write().map_err(mlflow_error)?;
+    let mut request: CompleteMultipart = json_body(&body).map_err(mlflow_error)?;
+    let target = multipart_target(&params.path, &request.path).map_err(artifact_error)?;
+    if !ctx.state.blobs.supports_direct_transfers() {
+        return Err(not_supported("Multipart upload"));
+    }
+    let (key, upload_id) = split_upload_id(&request.upload_id).map_err(mlflow_error)?;
+    request.parts.sort_by_key(|p| p.part_number);
+    let in_order = request
+        .parts
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.part_number == i as i64 + 1);
+    if !in_order {
+        return Err(mlflow_error(MlflowError::invalid(
+            "parts must be numbered 1, 2, 3 … without gaps",
+        )));
+    }
+    let etags = request.parts.into_iter().map(|p| p.etag).collect();
+    let written = ctx
+        .state
+        .blobs
+        .complete_multipart(&key, upload_id, etags, ctx.state.max_file_size)
+        .await
+        .map_err(|e| artifact_error(FileError::from(e)))?;
+    files::commit(&ctx.state, ctx.project_id(), &target, written)
+        .await
+        .map_err(artifact_error)?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub struct AbortMultipart {
+    path: String,
+    upload_id: String,
+}
+
+pub async fn abort_multipart(
+    ctx: Ctx,
+    Path(params): Path<PathParams>,
+    body: Bytes,
+) -> ArtifactResult<Json<Value>> {
+    ctx.require_write().map_err(mlflow_error)?;
+    let request: AbortMultipart = json_body(&body).map_err(mlflow_error)?;
+    multipart_target(&params.path, &request.path).map_err(artifact_error)?;
+    if !ctx.state.blobs.supports_direct_transfers() {
+        return Err(not_supported("Multipart upload"));
+    }
+    let (key, upload_id) = split_upload_id(&request.upload_id).map_err(mlflow_error)?;
+    ctx.state
+        .blobs
+        .abort_multipart(&key, upload_id)
+        .await
+        .map_err(|e| artifact_error(FileError::from(e)))?;
+    Ok(Json(json!({})))
+}
+
+/// `presigned/<path>`: a URL to download the file straight from the store, with its size.
+pub async fn presigned_download(
+    ctx: Ctx,
+    Path(params): Path<PathParams>,
+) -> ArtifactResult<Json<Value>> {
+    let path = files::file_path(&params.path).map_err(artifact_error)?;
+    if !ctx.state.blobs.supports_direct_transfers() {
+        return Err(not_supported("Multipart download"));
+    }
+    let key = path.to_string();
+    let file = ctx
+        .state
+        .store
+        .get_file(ctx.project_id(), &key)
+        .await
+        .map_err(|e| artifact_error(e.into()))?
+        .ok_or_else(|| {
+            mlflow_error(MlflowError::not_found(format!("No such artifact: '{key}'")))
+        })?;
+    let url = ctx
+        .state
+        .blobs
+        .sign_download(&file.blob_key)
+        .await
+        .map_err(|e| artifact_error(FileError::from(e)))?;
+    Ok(Json(
+        json!({"url": url, "headers": {}, "file_size": file.size}),
+    ))
+}
+
+/// `GET /api/3.0/mlflow/server-info`: direct (multipart, presigned) transfers exactly when
+/// the blob store can sign URLs for them.
+pub async fn server_info(State(state): State<AppState>) -> Json<Value> {
+    let direct = state.blobs.supports_direct_transfers();
     Json(json!({
-        "multipart_uploads_enabled": false,
-        "multipart_downloads_enabled": false,
+        "multipart_uploads_enabled": direct,
+        "multipart_downloads_enabled": direct,
         "artifacts_presigned_only": false,
         "artifact_serving_enabled": true,
         "workspaces_enabled": false,

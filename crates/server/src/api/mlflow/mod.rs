@@ -77,10 +77,10 @@ pub fn artifacts_router() -> Router<AppState> {
                 .put(upload_artifact)
                 .delete(delete_artifact),
         )
-        .route("/mpu/create/{*path}", post(transfer_not_supported))
-        .route("/mpu/complete/{*path}", post(transfer_not_supported))
-        .route("/mpu/abort/{*path}", post(transfer_not_supported))
-        .route("/presigned/{*path}", get(transfer_not_supported))
+        .route("/mpu/create/{*path}", post(create_multipart))
+        .route("/mpu/complete/{*path}", post(complete_multipart))
+        .route("/mpu/abort/{*path}", post(abort_multipart))
+        .route("/presigned/{*path}", get(presigned_download))
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
