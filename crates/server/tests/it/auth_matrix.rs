@@ -7,11 +7,11 @@ use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_store::model::{
     LifecycleStage, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
-    NewToken, Paging, TokenFilter, VersionStorage, ViewType,
+    NewToken, PackageFilter, Paging, TokenFilter, VersionStorage, ViewType,
 };
 use hangar_store::{
-    ExperimentRepo, LoggedModelRepo, MemberRepo, ModelVersionRepo, ProjectRepo,
-    RegisteredModelRepo, RunRepo, TokenRepo,
+    ExperimentRepo, FileRepo, LoggedModelRepo, MemberRepo, ModelVersionRepo, PackageRepo,
+    ProjectRepo, RegisteredModelRepo, RunRepo, TokenRepo,
 };
 use serde_json::{Value, json};
 
@@ -44,6 +44,9 @@ const CALLERS: [Caller; 9] = [
 enum Class {
     /// Reading the registry or the project.
     Read,
+    /// Downloading a package file: like a read, but GitLab hides a private project from an
+    /// anonymous download with 404.
+    Download,
     /// Changing experiments (reporter and up).
     Write,
     /// Settings, members, project tokens (maintainer and up).
@@ -61,14 +64,15 @@ fn expected(class: Class, caller: Caller, ok: u16) -> u16 {
     use Caller::*;
     match (caller, class) {
         (Revoked, _) => 401,
+        (Anonymous, Class::Download) => 404,
         (Anonymous, _) => 401,
         (Admin, _) => ok,
         (Outsider, Class::SignedIn) => ok,
         (Outsider, Class::Admin) => 403,
         (Outsider, _) => 404,
-        (ReadApi, Class::Read | Class::SignedIn) => ok,
+        (ReadApi, Class::Read | Class::Download | Class::SignedIn) => ok,
         (ReadApi, _) => 403,
-        (_, Class::Read | Class::SignedIn) => ok,
+        (_, Class::Read | Class::Download | Class::SignedIn) => ok,
         (_, Class::Admin) => 403,
         (Guest, _) => 403,
         (Reporter, Class::Write) => ok,
@@ -92,7 +96,16 @@ struct Fixture {
     /// The registered model `model` and its first version (global ids).
     model_id: i64,
     version_id: i64,
+    /// The generic packages `tools` and `old`, and a file of `tools` to delete.
+    packages: (i64, i64, i64),
+    /// Whether multipart and presigned transfers exist (S3) or answer 501.
+    direct_transfers: bool,
     token: Option<String>,
+}
+
+/// The mlflow-artifacts prefix of a project.
+fn artifacts(project: i64) -> String {
+    format!("/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow-artifacts/artifacts")
 }
 
 async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
@@ -234,6 +247,74 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
         )
         .await
         .unwrap();
+    // Files: two in the tree, two in the first version's package, one generic package with
+    // two files and one to delete, each put there by the owner.
+    for (uri, body) in [
+        (format!("{}/0/f/read.txt", artifacts(project.id)), "r"),
+        (format!("{}/0/f/delete.txt", artifacts(project.id)), "d"),
+        (
+            format!(
+                "/api/v4/projects/{}/packages/ml_models/{}/files/read.txt",
+                project.id, ids[0].1
+            ),
+            "r",
+        ),
+        (
+            format!(
+                "/api/v4/projects/{}/packages/ml_models/{}/files/delete.txt",
+                project.id, ids[0].1
+            ),
+            "d",
+        ),
+        (
+            format!(
+                "/api/v4/projects/{}/packages/generic/tools/1.0/read.txt",
+                project.id
+            ),
+            "r",
+        ),
+        (
+            format!(
+                "/api/v4/projects/{}/packages/generic/tools/1.0/delete.txt",
+                project.id
+            ),
+            "d",
+        ),
+        (
+            format!(
+                "/api/v4/projects/{}/packages/generic/old/1.0/a.txt",
+                project.id
+            ),
+            "a",
+        ),
+    ] {
+        let (status, answer) = app
+            .call(Method::PUT, &uri, Some(&owner_token), Some(json!(body)))
+            .await;
+        assert!(status.is_success(), "{uri}: {status} {answer}");
+    }
+    let packages = app
+        .store
+        .list_packages(
+            project.id,
+            &PackageFilter::default(),
+            Paging {
+                offset: 0,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    let package = |name: &str| packages.iter().find(|p| p.name == name).unwrap().clone();
+    let tools = package("tools");
+    let file_to_delete = app
+        .store
+        .get_file(project.id, &format!("{}/delete.txt", tools.root))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let member_token = |role: Role, username: &'static str| {
         let project = project.clone();
         async move {
@@ -284,6 +365,8 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
         logged_model: logged_model.model_uuid,
         model_id: ids[0].0,
         version_id: ids[0].1,
+        packages: (tools.id, package("old").id, file_to_delete),
+        direct_transfers: app.blobs.supports_direct_transfers(),
         token,
     }
 }
@@ -353,10 +436,16 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         .search_logged_models(project, &[0, 1, 2, 3], &[], &[], all)
         .await
         .unwrap();
+    let files = app.store.files_under(project, "").await.unwrap();
+    let packages = app
+        .store
+        .list_packages(project, &PackageFilter::default(), all)
+        .await
+        .unwrap();
     let project = app.store.get_project(project).await.unwrap();
     format!(
-        "{experiments:?}{runs:?}{models:?}{versions:?}{logged:?}{:?}{:?}{project:?}",
-        members.items, tokens.items
+        "{experiments:?}{runs:?}{models:?}{versions:?}{logged:?}{:?}{:?}{project:?}{files:?}{:?}",
+        members.items, tokens.items, packages.items
     )
 }
 
@@ -379,7 +468,10 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
     };
     use Class::*;
     // Order matters: destructive calls come after the reads of what they destroy.
-    vec![
+    // The file endpoints first: later ones delete the version their files belong to.
+    file_endpoints(f)
+        .into_iter()
+        .chain(vec![
         e(
             Method::GET,
             mlflow(p, "experiments/get?experiment_id=1"),
@@ -948,13 +1040,126 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             Admin,
             201,
         ),
+    ])
+    .chain([e(
+        Method::DELETE,
+        format!("/api/v4/projects/{p}"),
+        None,
+        Own,
+        202,
+    )])
+    .collect()
+}
+
+/// The file endpoints: MLflow artifacts, packages and the JSON API's version files.
+fn file_endpoints(f: &Fixture) -> Vec<Endpoint> {
+    use Class::*;
+    let p = f.project;
+    let (v, m) = (f.version_id, f.model_id);
+    let (tools, old, file) = f.packages;
+    let art = artifacts(p);
+    let mpu = format!("/api/v4/projects/{p}/ml/mlflow/api/2.0/mlflow-artifacts/mpu");
+    let pkg = format!("/api/v4/projects/{p}/packages");
+    let direct = if f.direct_transfers { 200 } else { 501 };
+    let e = |method: Method, path: String, body: Option<Value>, class: Class, ok: u16| Endpoint {
+        method,
+        path,
+        body,
+        class,
+        ok,
+    };
+    vec![
+        e(Method::GET, format!("{art}?path=0/f"), None, Read, 200),
+        e(Method::GET, format!("{art}/0/f/read.txt"), None, Read, 200),
+        e(
+            Method::PUT,
+            format!("{art}/0/f/new.txt"),
+            Some(json!("n")),
+            Write,
+            200,
+        ),
         e(
             Method::DELETE,
-            format!("/api/v4/projects/{p}"),
+            format!("{art}/0/f/delete.txt"),
             None,
-            Own,
-            202,
+            Write,
+            200,
         ),
+        e(
+            Method::POST,
+            format!("{mpu}/create/0/f"),
+            Some(json!({"path": "big.bin", "num_parts": 1})),
+            Write,
+            direct,
+        ),
+        e(
+            Method::GET,
+            format!(
+                "/api/v4/projects/{p}/ml/mlflow/api/2.0/mlflow-artifacts/presigned/0/f/read.txt"
+            ),
+            None,
+            Read,
+            direct,
+        ),
+        e(Method::GET, pkg.clone(), None, Read, 200),
+        e(Method::GET, format!("{pkg}/{tools}"), None, Read, 200),
+        e(
+            Method::GET,
+            format!("{pkg}/{tools}/package_files"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            format!("{pkg}/generic/tools/1.0/read.txt"),
+            None,
+            Download,
+            200,
+        ),
+        e(
+            Method::PUT,
+            format!("{pkg}/generic/tools/1.0/new.txt"),
+            Some(json!("n")),
+            Write,
+            201,
+        ),
+        e(
+            Method::GET,
+            format!("{pkg}/ml_models/{v}/files/read.txt"),
+            None,
+            Download,
+            200,
+        ),
+        e(
+            Method::PUT,
+            format!("{pkg}/ml_models/{v}/files/new.txt"),
+            Some(json!("n")),
+            Write,
+            201,
+        ),
+        e(
+            Method::GET,
+            format!("/api/v4/projects/{p}/ml/models/{m}/versions/{v}/files"),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::DELETE,
+            format!("/api/v4/projects/{p}/ml/models/{m}/versions/{v}/files/delete.txt"),
+            None,
+            Write,
+            204,
+        ),
+        e(
+            Method::DELETE,
+            format!("{pkg}/{tools}/package_files/{file}"),
+            None,
+            Write,
+            204,
+        ),
+        e(Method::DELETE, format!("{pkg}/{old}"), None, Write, 204),
     ]
 }
 

@@ -197,3 +197,43 @@ async fn traversal_payloads_are_refused_on_every_file_endpoint() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn multipart_requests_with_bad_bodies_are_refused() {
+    on_each_backend(|app| async move {
+        let (owner, t) = app.user("owner", false).await;
+        let project = app
+            .project("team/mpu", &owner, Visibility::Private, RegistryAccess::Enabled)
+            .await;
+        let mpu = format!("/api/v4/projects/{}/ml/mlflow/api/2.0/mlflow-artifacts/mpu", project.id);
+        let bodies: &[(&str, &str)] = &[
+            ("create", "{\"path\":"),
+            ("create", "[]"),
+            ("create", "{\"num_parts\": 2}"),
+            ("create", "{\"path\": \"f.bin\", \"num_parts\": \"two\"}"),
+            // Only the last component names the file (older clients sent a local path).
+            ("create", "{\"path\": \"/tmp/a\\u0000b\", \"num_parts\": 2}"),
+            ("create", "{\"path\": \"dir/\", \"num_parts\": 2}"),
+            ("complete", "{\"path\": \"f.bin\"}"),
+            ("complete", "{\"path\": \"f.bin\", \"upload_id\": 5, \"parts\": []}"),
+            ("complete", "{\"path\": \"f.bin\", \"upload_id\": \"u\", \"parts\": [{\"part_number\": \"x\"}]}"),
+            ("abort", "{\"upload_id\": \"u\"}"),
+            ("abort", "null"),
+        ];
+        for (action, body) in bodies {
+            let uri = format!("{mpu}/{action}/0/run/artifacts");
+            let (status, _, answer) = raw(&app, Method::POST, &uri, Some(&t), Body::from(*body), &[("content-type", "application/json")]).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{action} {body}: {answer:?}");
+            let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+            assert_eq!(answer["error_code"], "INVALID_PARAMETER_VALUE", "{action} {body}");
+        }
+        // A well-formed request: a forged upload id is refused; without S3, 501 as MLflow.
+        let uri = format!("{mpu}/complete/0/run/artifacts");
+        let forged = "{\"path\": \"f.bin\", \"upload_id\": \"not-ours\", \"parts\": []}";
+        let (status, _, _) = raw(&app, Method::POST, &uri, Some(&t), Body::from(forged), &[]).await;
+        let expected = if app.blobs.supports_direct_transfers() { StatusCode::BAD_REQUEST } else { StatusCode::NOT_IMPLEMENTED };
+        assert_eq!(status, expected);
+        assert!(app.store.files_under(project.id, "").await.unwrap().is_empty());
+    })
+    .await;
+}
