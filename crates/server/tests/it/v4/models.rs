@@ -116,6 +116,23 @@ async fn the_openapi_document_describes_every_registry_route() {
             ),
             ("/projects/{project}", &["put"]),
             ("/projects/{project}/audit_events", &["get"]),
+            (
+                "/projects/{project}/ml/models/{model_id}/versions/{version_id}/files",
+                &["get"],
+            ),
+            (
+                "/projects/{project}/ml/models/{model_id}/versions/{version_id}/files/{path}",
+                &["delete"],
+            ),
+            ("/projects/{project}/packages", &["get"]),
+            (
+                "/projects/{project}/packages/{package_id}",
+                &["get", "delete"],
+            ),
+            (
+                "/projects/{project}/packages/{package_id}/package_files",
+                &["get"],
+            ),
         ] {
             for method in methods {
                 assert!(
