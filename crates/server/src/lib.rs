@@ -10,6 +10,7 @@ pub mod files;
 pub mod gc;
 pub mod ops;
 mod router;
+pub mod web;
 
 use hangar_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;

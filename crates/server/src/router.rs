@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/api/v4", api::v4::router())
         .merge(ops::router())
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(ops::track_requests))
         // One INFO line per answered request, with status and latency, inside its span.

@@ -24,6 +24,7 @@ mod registered_models;
 pub mod repo;
 mod runs;
 mod runs_search;
+mod sessions;
 mod sql;
 pub mod sqlite;
 mod tokens;

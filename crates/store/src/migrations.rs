@@ -48,6 +48,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_files.sql"),
         include_str!("../migrations/postgres/0007_files.sql"),
     ),
+    (
+        8,
+        "sessions",
+        include_str!("../migrations/sqlite/0008_sessions.sql"),
+        include_str!("../migrations/postgres/0008_sessions.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {

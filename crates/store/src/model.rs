@@ -576,3 +576,19 @@ pub struct PackageFilter {
     /// Newest first instead of oldest first.
     pub descending: bool,
 }
+
+/// A signed-in browser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}

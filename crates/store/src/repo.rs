@@ -427,6 +427,14 @@ pub trait PackageRepo {
     async fn delete_package(&self, package: &Package) -> Result<Vec<String>>;
 }
 
+#[async_trait]
+pub trait SessionRepo {
+    async fn create_session(&self, session: NewSession) -> Result<()>;
+    /// The live session with this token hash, and its user.
+    async fn find_session(&self, token_hash: &str) -> Result<Option<(Session, User)>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+}
+
 /// Everything Hangar stores.
 #[async_trait]
 pub trait Store:
@@ -442,6 +450,7 @@ pub trait Store:
     + AuditRepo
     + FileRepo
     + PackageRepo
+    + SessionRepo
     + Send
     + Sync
 {

@@ -9,3 +9,4 @@ mod ops;
 mod store;
 mod support;
 mod v4;
+mod web;

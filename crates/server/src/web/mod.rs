@@ -1,0 +1,99 @@
+//! The web UI: server-rendered pages (askama templates, checked at compile time) over the
+//! same store and the same authorization as the APIs. A browser signs in with a username
+//! and password and then carries a session cookie (`HttpOnly`, `SameSite=Lax`, `Secure`
+//! over TLS); every form it posts carries the session's CSRF token as well.
+
+pub mod format;
+pub mod models;
+pub mod projects;
+pub mod session;
+
+use crate::AppState;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/users/sign_in",
+            get(session::sign_in_form).post(session::sign_in),
+        )
+        .route("/users/sign_out", axum::routing::post(session::sign_out))
+        .route("/{namespace}/{project}/-/ml/models", get(models::index))
+        .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}",
+            get(models::show),
+        )
+        .route("/", get(projects::index))
+        .route("/-/static/app.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+}
+
+/// Why a page is not shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Anonymous, and the page needs someone: to the sign-in form, then back.
+    SignIn(String),
+    NotFound,
+    Forbidden,
+    Invalid(String),
+    Unavailable,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            PageError::SignIn(back) => {
+                let target = format!(
+                    "/users/sign_in?redirect_to={}",
+                    percent_encoding::utf8_percent_encode(
+                        &back,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
+                );
+                return Redirect::to(&target).into_response();
+            }
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "The page could not be found.".to_owned(),
+            ),
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "You are not allowed to do that.".to_owned(),
+            ),
+            PageError::Invalid(m) => (StatusCode::BAD_REQUEST, m),
+            PageError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Hangar cannot reach its database right now.".to_owned(),
+            ),
+        };
+        let page = format::ErrorPage {
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message,
+        };
+        (status, page).into_response()
+    }
+}
+
+impl From<hangar_store::StoreError> for PageError {
+    fn from(e: hangar_store::StoreError) -> Self {
+        match e {
+            hangar_store::StoreError::NotFound => PageError::NotFound,
+            other => {
+                tracing::error!(error = %other, "store failure on a web page");
+                PageError::Unavailable
+            }
+        }
+    }
+}

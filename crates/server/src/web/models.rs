@@ -1,0 +1,202 @@
+//! The model registry pages: the models index of a project and a model's page.
+
+use super::PageError;
+use super::format::{When, markdown, when};
+use super::session::WebCtx;
+use crate::auth::{self, AuthError, ProjectGrant};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query};
+use axum::http::HeaderMap;
+use hangar_core::access::Action;
+use hangar_core::ci::CiJob;
+use hangar_store::model::{ModelVersion, Paging, Project};
+use serde::Deserialize;
+
+const PER_PAGE: i64 = 20;
+
+/// The project named in the URL, if the caller may read its registry.
+async fn project(ctx: &WebCtx, namespace: &str, path: &str) -> Result<ProjectGrant, PageError> {
+    let reference = format!("{namespace}/{path}");
+    auth::authorize_project(&ctx.state, &ctx.caller, &reference, Action::ReadRegistry)
+        .await
+        .map_err(|e| match e {
+            // Someone not signed in may see more once they are.
+            AuthError::Unauthenticated(_) | AuthError::NotFound if ctx.user().is_none() => {
+                PageError::SignIn(ctx.path.clone())
+            }
+            AuthError::Store(e) => e.into(),
+            AuthError::Forbidden(_) => PageError::Forbidden,
+            _ => PageError::NotFound,
+        })
+}
+
+/// What the layout shows around every project page.
+pub struct Chrome {
+    pub user: Option<String>,
+    pub csrf_token: String,
+    pub project: Project,
+}
+
+impl Chrome {
+    fn new(ctx: &WebCtx, grant: &ProjectGrant) -> Chrome {
+        Chrome {
+            user: ctx.user().map(|u| u.username.clone()),
+            csrf_token: ctx.csrf_token.clone(),
+            project: grant.project.clone(),
+        }
+    }
+
+    pub fn models_path(&self) -> String {
+        format!(
+            "/{}/{}/-/ml/models",
+            self.project.namespace, self.project.path
+        )
+    }
+}
+
+struct ModelRow {
+    id: i64,
+    name: String,
+    latest: Option<String>,
+    versions: i64,
+    author: String,
+    created: When,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "models.html")]
+struct ModelsPage {
+    chrome: Chrome,
+    models: Vec<ModelRow>,
+    search: String,
+    page: i64,
+    pages: i64,
+    total: i64,
+    tracking_uri: String,
+}
+
+#[derive(Deserialize)]
+pub struct IndexQuery {
+    search: Option<String>,
+    page: Option<i64>,
+}
+
+pub async fn index(
+    ctx: WebCtx,
+    headers: HeaderMap,
+    Path((namespace, path)): Path<(String, String)>,
+    Query(query): Query<IndexQuery>,
+) -> Result<impl axum::response::IntoResponse, PageError> {
+    let grant = project(&ctx, &namespace, &path).await?;
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let search = query.search.unwrap_or_default().trim().to_owned();
+    let result = ctx
+        .state
+        .store
+        .list_registered_models(
+            grant.project.id,
+            Some(search.as_str()).filter(|s| !s.is_empty()),
+            Paging {
+                offset: (page - 1) * PER_PAGE,
+                limit: PER_PAGE,
+            },
+        )
+        .await?;
+    let base = crate::api::v4::pagination::base_url(ctx.state.public_url.as_deref(), &headers);
+    Ok(ModelsPage {
+        tracking_uri: format!("{base}/api/v4/projects/{}/ml/mlflow", grant.project.id),
+        models: result
+            .items
+            .iter()
+            .map(|m| ModelRow {
+                id: m.id,
+                name: m.name.clone(),
+                latest: m.latest.as_ref().map(|v| v.semver.clone()),
+                versions: m.version_count,
+                author: m.user_id.clone(),
+                created: when(m.creation_time),
+            })
+            .collect(),
+        total: result.total,
+        pages: ((result.total + PER_PAGE - 1) / PER_PAGE).max(1),
+        page,
+        search,
+        chrome: Chrome::new(&ctx, &grant),
+    })
+}
+
+struct VersionRow {
+    semver: String,
+    number: i64,
+    created: When,
+    author: String,
+    job: Option<CiJob>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "model.html")]
+struct ModelPage {
+    chrome: Chrome,
+    name: String,
+    description_html: String,
+    author: String,
+    created: When,
+    latest: Option<String>,
+    versions: Vec<VersionRow>,
+    version_count: i64,
+    experiment_iid: i64,
+}
+
+pub async fn show(
+    ctx: WebCtx,
+    Path((namespace, path, model_id)): Path<(String, String, String)>,
+) -> Result<impl axum::response::IntoResponse, PageError> {
+    let grant = project(&ctx, &namespace, &path).await?;
+    let model_id: i64 = model_id.parse().map_err(|_| PageError::NotFound)?;
+    let store = &ctx.state.store;
+    let model = store
+        .get_registered_model_by_id(grant.project.id, model_id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let versions = store
+        .list_model_versions(
+            model.id,
+            Paging {
+                offset: 0,
+                limit: 100,
+            },
+        )
+        .await?
+        .items;
+    let ids: Vec<i64> = versions.iter().map(|v| v.id).collect();
+    let candidate_tags = store.candidate_ci_tags(&ids).await?;
+    let base = grant.project.ci_base_url.as_deref();
+    let job = |v: &ModelVersion| {
+        CiJob::from_tags(&v.tags, base).or_else(|| {
+            candidate_tags
+                .get(&v.id)
+                .and_then(|t| CiJob::from_tags(t, base))
+        })
+    };
+    Ok(ModelPage {
+        description_html: markdown(&model.description),
+        author: model.user_id.clone(),
+        created: when(model.creation_time),
+        latest: model.latest.as_ref().map(|v| v.semver.clone()),
+        version_count: model.version_count,
+        experiment_iid: model.experiment_iid,
+        versions: versions
+            .iter()
+            .map(|v| VersionRow {
+                semver: v.semver.clone(),
+                number: v.number,
+                created: when(v.creation_time),
+                author: v.user_id.clone(),
+                job: job(v),
+            })
+            .collect(),
+        name: model.name,
+        chrome: Chrome::new(&ctx, &grant),
+    })
+}

@@ -1,0 +1,251 @@
+//! Signing in and out, and the session every page reads: [`WebCtx`].
+
+use super::PageError;
+use crate::AppState;
+use crate::auth::Caller;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use hangar_core::access::{Principal, Scope};
+use hangar_core::token;
+use hangar_store::model::{NewSession, User};
+use serde::Deserialize;
+
+const COOKIE: &str = "hangar_session";
+/// How long a session lasts without signing in again.
+const SESSION_DAYS: i64 = 7;
+
+/// The browser's caller (anonymous without a live session) and its CSRF token.
+pub struct WebCtx {
+    pub state: AppState,
+    pub caller: Caller,
+    pub csrf_token: String,
+    /// The page's own path, to come back to after signing in.
+    pub path: String,
+}
+
+impl WebCtx {
+    pub fn user(&self) -> Option<&User> {
+        self.caller.user.as_ref()
+    }
+
+    /// Refuses a form whose token is not this session's (a forged cross-site post).
+    pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
+        let expected = self.csrf_token.as_bytes();
+        let same = !expected.is_empty()
+            && expected.len() == sent.len()
+            && expected
+                .iter()
+                .zip(sent.as_bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden)
+        }
+    }
+}
+
+fn session_secret(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+impl FromRequestParts<AppState> for WebCtx {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let path = parts.uri.path().to_owned();
+        let anonymous = |state: &AppState| WebCtx {
+            state: state.clone(),
+            caller: Caller::anonymous(),
+            csrf_token: String::new(),
+            path: path.clone(),
+        };
+        let Some(secret) = session_secret(&parts.headers) else {
+            return Ok(anonymous(state));
+        };
+        let Some((session, user)) = state.store.find_session(&token::hash(&secret)).await? else {
+            return Ok(anonymous(state));
+        };
+        Ok(WebCtx {
+            state: state.clone(),
+            caller: Caller {
+                principal: Principal::User {
+                    user_id: user.id,
+                    is_admin: user.is_admin,
+                    scope: Scope::Api,
+                },
+                user: Some(user),
+                token: None,
+            },
+            csrf_token: session.csrf_token,
+            path,
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    redirect_to: String,
+    error: Option<String>,
+    username: String,
+}
+
+#[derive(Deserialize)]
+pub struct Back {
+    redirect_to: Option<String>,
+}
+
+/// Only a path of this site: `//evil.example` or `https://…` would send the user away.
+fn safe_target(target: Option<&str>) -> String {
+    match target {
+        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+pub async fn sign_in_form(Query(back): Query<Back>) -> impl IntoResponse {
+    SignInPage {
+        redirect_to: safe_target(back.redirect_to.as_deref()),
+        error: None,
+        username: String::new(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+    redirect_to: Option<String>,
+}
+
+/// The sign-in form has no session to take a CSRF token from: a post from another site is
+/// told apart by its `Origin` (browsers always send it on a cross-site POST).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+}
+
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes() == b"https")
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(PageError::Forbidden);
+    }
+    let target = safe_target(form.redirect_to.as_deref());
+    let found = state
+        .store
+        .find_user_with_password(form.username.trim())
+        .await?;
+    let password = form.password.clone();
+    // argon2 takes tens of milliseconds: off the async workers.
+    let user = match found {
+        Some((user, Some(hash))) => {
+            let ok = tokio::task::spawn_blocking(move || {
+                hangar_core::password::verify(&password, &hash)
+            })
+            .await
+            .unwrap_or(false);
+            ok.then_some(user)
+        }
+        _ => None,
+    };
+    let Some(user) = user.filter(|u| !u.is_bot) else {
+        let page = SignInPage {
+            redirect_to: target,
+            error: Some("Invalid username or password.".into()),
+            username: form.username,
+        };
+        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+    };
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    state
+        .store
+        .create_session(NewSession {
+            token_hash: token::hash(&secret),
+            user_id: user.id,
+            csrf_token: uuid::Uuid::new_v4().simple().to_string(),
+            expires_at: hangar_core::now_millis() + SESSION_DAYS * 86_400_000,
+        })
+        .await?;
+    let flags = if secure(&state, &headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{flags}",
+        SESSION_DAYS * 86_400
+    );
+    let mut response = Redirect::to(&target).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    authenticity_token: String,
+}
+
+pub async fn sign_out(
+    ctx: WebCtx,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    if ctx.user().is_none() {
+        return Ok(Redirect::to("/users/sign_in").into_response());
+    }
+    ctx.check_csrf(&form.authenticity_token)?;
+    if let Some(secret) = session_secret(&headers) {
+        ctx.state
+            .store
+            .delete_session(&token::hash(&secret))
+            .await?;
+    }
+    let mut response = Redirect::to("/users/sign_in").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("hangar_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(response)
+}

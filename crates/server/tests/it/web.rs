@@ -1,0 +1,231 @@
+//! The web UI: signing in and out (cookie flags, CSRF, open redirects), the models index and
+//! a model's page under the same visibility rules as the APIs, and markdown that cannot run.
+
+use crate::support::{TestApp, mlflow, on_each_backend};
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use hangar_core::access::{RegistryAccess, Role, Visibility};
+use hangar_store::UserRepo;
+use hangar_store::model::NewUser;
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn page(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+    extra: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, String) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "hangar.test");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    if form.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let body = form.map(|f| Body::from(f.to_owned())).unwrap_or_default();
+    let (status, headers, body) = app.send_raw(request.body(body).unwrap()).await;
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Signs `username` in; returns the cookie to send back.
+async fn sign_in(app: &TestApp, username: &str) -> String {
+    let form = format!("username={username}&password=correct+horse+battery&redirect_to=%2F");
+    let (status, headers, _) =
+        page(app, Method::POST, "/users/sign_in", None, Some(&form), &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn person(app: &TestApp, username: &str) -> hangar_store::model::User {
+    app.store
+        .create_user(NewUser {
+            username: username.into(),
+            name: username.into(),
+            email: None,
+            password_hash: Some(hangar_core::password::hash(PASSWORD).unwrap()),
+            is_admin: false,
+        })
+        .await
+        .unwrap()
+}
+
+fn csrf_of(html: &str) -> String {
+    let field = "name=\"authenticity_token\" value=\"";
+    let at = html.find(field).expect("a CSRF field") + field.len();
+    html[at..at + 32].to_owned()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_safe_cookie_and_sign_out_needs_the_csrf_token() {
+    on_each_backend(|app| async move {
+        person(&app, "ana").await;
+        let (status, _, html) = page(&app, Method::GET, "/users/sign_in", None, None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("<form method=\"post\" action=\"/users/sign_in\">"));
+
+        let (status, headers, html) = page(
+            &app,
+            Method::POST,
+            "/users/sign_in",
+            None,
+            Some("username=ana&password=wrong"),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(
+            html.contains("Invalid username or password.")
+                && headers.get(header::SET_COOKIE).is_none()
+        );
+
+        let form =
+            "username=ana&password=correct+horse+battery&redirect_to=%2Fteam%2Fx%2F-%2Fml%2Fmodels";
+        let (status, headers, _) =
+            page(&app, Method::POST, "/users/sign_in", None, Some(form), &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/team/x/-/ml/models");
+        let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && !cookie.contains("Secure"),
+            "{cookie}"
+        );
+        let (_, headers, _) = page(
+            &app,
+            Method::POST,
+            "/users/sign_in",
+            None,
+            Some(form),
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+        assert!(
+            headers[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .contains("Secure"),
+            "over TLS the cookie is Secure"
+        );
+
+        // No open redirect; no sign-in posted from another site.
+        for target in [
+            "%2F%2Fevil.example",
+            "https%3A%2F%2Fevil.example",
+            "%2F%5Cevil.example",
+        ] {
+            let form = format!("username=ana&password=correct+horse+battery&redirect_to={target}");
+            let (_, headers, _) =
+                page(&app, Method::POST, "/users/sign_in", None, Some(&form), &[]).await;
+            assert_eq!(headers[header::LOCATION], "/", "{target}");
+        }
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            "/users/sign_in",
+            None,
+            Some(form),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let session = sign_in(&app, "ana").await;
+        let (_, _, home) = page(&app, Method::GET, "/", Some(&session), None, &[]).await;
+        assert!(home.contains("<span class=\"who\">ana</span>"));
+        let token = csrf_of(&home);
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            "/users/sign_out",
+            Some(&session),
+            Some("authenticity_token=forged0000000000000000000000000"),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a forged sign-out is refused"
+        );
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            "/users/sign_out",
+            Some(&session),
+            Some(&format!("authenticity_token={token}")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, _, home) = page(&app, Method::GET, "/", Some(&session), None, &[]).await;
+        assert!(
+            home.contains("href=\"/users/sign_in\""),
+            "the session is gone"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registry_pages_follow_visibility_and_sanitise_markdown() {
+    on_each_backend(|app| async move {
+        let (owner, token) = app.user("owner", false).await;
+        let project = app.project("team/vision", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+        let member = person(&app, "mia").await;
+        app.member(&project, &member, Role::Guest).await;
+        person(&app, "stranger").await;
+        let evil = "**Churn** model <script>alert('x')</script> [click](javascript:alert(1)) <img src=x onerror=alert(1)>";
+        let p = project.id;
+        app.call(Method::POST, &mlflow(p, "registered-models/create"), Some(&token), Some(json!({"name": "churn", "description": evil}))).await;
+        app.call(Method::POST, &mlflow(p, "registered-models/create"), Some(&token), Some(json!({"name": "other"}))).await;
+        for _ in 0..2 {
+            app.call(Method::POST, &mlflow(p, "model-versions/create"), Some(&token), Some(json!({"name": "churn", "tags": [{"key": "gitlab.CI_JOB_ID", "value": "77"}]}))).await;
+        }
+
+        let index = "/team/vision/-/ml/models";
+        let (status, headers, _) = page(&app, Method::GET, index, None, None, &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "anonymous visitors are asked to sign in");
+        assert_eq!(headers[header::LOCATION], "/users/sign_in?redirect_to=%2Fteam%2Fvision%2F%2Dml%2Fmodels".replace("%2Dml", "%2D%2Fml"));
+        let stranger = sign_in(&app, "stranger").await;
+        let (status, _, _) = page(&app, Method::GET, index, Some(&stranger), None, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "a private project does not exist for strangers");
+
+        let mia = sign_in(&app, "mia").await;
+        let (status, _, html) = page(&app, Method::GET, index, Some(&mia), None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(">churn</a>") && html.contains(">other</a>"));
+        assert!(html.contains("<span class=\"badge\">1.0.1</span>"), "the latest version by semver");
+        let (_, _, filtered) = page(&app, Method::GET, &format!("{index}?search=chu"), Some(&mia), None, &[]).await;
+        assert!(filtered.contains(">churn</a>") && !filtered.contains(">other</a>"));
+
+        let model_id = html.split("/-/ml/models/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let (status, _, model) = page(&app, Method::GET, &format!("{index}/{model_id}"), Some(&mia), None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(model.contains("<strong>Churn</strong>"), "markdown is rendered");
+        assert!(!model.contains("<script>alert") && !model.contains("javascript:") && !model.contains("onerror"), "and sanitised");
+        assert!(model.contains("1.0.0") && model.contains("#77"), "versions with their CI job");
+        let (status, _, _) = page(&app, Method::GET, &format!("{index}/999999"), Some(&mia), None, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Public projects are open to anonymous visitors; an empty registry shows the snippet.
+        let public = app.project("team/open", &owner, Visibility::Public, RegistryAccess::Enabled).await;
+        let (status, _, html) = page(&app, Method::GET, "/team/open/-/ml/models", None, None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(&format!("MLFLOW_TRACKING_URI=http://hangar.test/api/v4/projects/{}/ml/mlflow", public.id)));
+        let (_, _, home) = page(&app, Method::GET, "/", None, None, &[]).await;
+        assert!(home.contains("team / open") && !home.contains("team / vision"));
+    })
+    .await;
+}
