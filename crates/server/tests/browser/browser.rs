@@ -1,0 +1,149 @@
+//! A Hangar on a loopback port over a fresh SQLite database, and a headless Chromium.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hangar_server::AppState;
+use hangar_store::SqlStore;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Hangar {
+    pub url: String,
+    pub store: Arc<SqlStore>,
+    _dir: tempfile::TempDir,
+}
+
+impl Hangar {
+    pub async fn start() -> Hangar {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let store = hangar_store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("hangar.db").display()
+        ))
+        .await
+        .unwrap();
+        let blob_url = url::Url::from_file_path(dir.path().join("blobs"))
+            .unwrap()
+            .to_string();
+        let state = AppState {
+            store: store.clone(),
+            blobs: hangar_blobs::BlobStore::open(&blob_url, &Default::default()).unwrap(),
+            metrics: hangar_server::metrics_handle(),
+            public_url: None,
+            max_file_size: 64 * 1024 * 1024,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, hangar_server::router(state))
+                .await
+                .unwrap();
+        });
+        Hangar {
+            url: format!("http://{addr}"),
+            store,
+            _dir: dir,
+        }
+    }
+}
+
+/// chromedriver and the WebDriver session it drives; both end with this value.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    shots: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    /// None when there is no browser here and none is required.
+    pub async fn start() -> Option<Browser> {
+        let found = Command::new("chromedriver")
+            .arg("--version")
+            .output()
+            .is_ok();
+        if !found {
+            assert!(
+                std::env::var("HANGAR_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                "HANGAR_REQUIRE_BROWSER=1 but chromedriver is not installed"
+            );
+            eprintln!(
+                "skipped: chromedriver is not installed (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        }
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let profile = tempfile::tempdir().unwrap().keep();
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": {
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
+                         "--window-size=1280,900",
+                         format!("--user-data-dir={}", profile.display())],
+            }
+        });
+        let capabilities = capabilities.as_object().unwrap().clone();
+        let mut last = None;
+        for _ in 0..50 {
+            match ClientBuilder::rustls()
+                .unwrap()
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => {
+                    let shots =
+                        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+                    std::fs::create_dir_all(&shots).unwrap();
+                    return Some(Browser {
+                        client,
+                        driver,
+                        shots,
+                    });
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("chromedriver did not start: {last:?}");
+    }
+
+    /// Saves what the browser shows as `target/screenshots/<name>.png`.
+    pub async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,190 @@
+//! Signing in, the models index and a model's page, as a person sees them.
+
+use crate::browser::{Browser, Hangar};
+use fantoccini::Locator;
+use hangar_core::access::{RegistryAccess, Visibility};
+use hangar_store::model::{
+    NewModelVersion, NewProject, NewRegisteredModel, NewUser, VersionStorage,
+};
+use hangar_store::{ModelVersionRepo, ProjectRepo, RegisteredModelRepo, UserRepo};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_browse_models_and_sign_out() {
+    let hangar = Hangar::start().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let store = &hangar.store;
+    let owner = store
+        .create_user(NewUser {
+            username: "ana".into(),
+            name: "Ana".into(),
+            email: None,
+            password_hash: Some(hangar_core::password::hash("correct horse battery").unwrap()),
+            is_admin: false,
+        })
+        .await
+        .unwrap();
+    let project = store
+        .create_project(NewProject {
+            namespace: "team".into(),
+            path: "vision".into(),
+            name: "vision".into(),
+            description: String::new(),
+            visibility: Visibility::Private,
+            registry_access: RegistryAccess::Enabled,
+            ci_base_url: Some("https://gitlab.example.com/team/vision".into()),
+            owner_id: Some(owner.id),
+        })
+        .await
+        .unwrap();
+    let xss = "Predicts **churn**.\n\n<script>document.title='pwned'</script>\n<img src=x onerror=\"document.title='pwned'\">\n[docs](javascript:document.title='pwned')";
+    let model = store
+        .create_registered_model(
+            project.id,
+            NewRegisteredModel {
+                name: "churn".into(),
+                description: xss.into(),
+                user_id: "ana".into(),
+                tags: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    for tags in [
+        vec![("gitlab.CI_JOB_ID".to_owned(), "42".to_owned())],
+        vec![],
+    ] {
+        store
+            .create_model_version(
+                project.id,
+                "churn",
+                NewModelVersion {
+                    semver: None,
+                    description: String::new(),
+                    user_id: "ana".into(),
+                    source: String::new(),
+                    run_uuid: None,
+                    run_link: String::new(),
+                    model_uuid: String::new(),
+                    tags,
+                    storage: VersionStorage::Candidate(String::new()),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let c = &browser.client;
+
+    // A private registry sends an anonymous visitor to sign in, and back afterwards.
+    c.goto(&format!("{}/team/vision/-/ml/models", hangar.url))
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/users/sign_in")
+    );
+    browser.shot("sign-in").await;
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys("ana")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("wrong")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.text("p.error").await,
+        "Invalid username or password."
+    );
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("correct horse battery")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/team/vision/-/ml/models"
+    );
+    assert_eq!(browser.text("span.who").await, "ana");
+    browser.shot("models-index").await;
+    assert_eq!(
+        browser.text("table.list tbody tr td:nth-child(2)").await,
+        "1.0.1"
+    );
+
+    c.find(Locator::LinkText("churn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/team/vision/-/ml/models/{}", model.id)
+    );
+    browser.shot("model").await;
+    assert_eq!(browser.text("section.markdown strong").await, "churn");
+    // Nothing in the description ran: the title is still the page's own.
+    assert_eq!(c.title().await.unwrap(), "churn · Models · Hangar");
+    assert_eq!(
+        c.find_all(Locator::Css(
+            "section.markdown script, section.markdown [onerror]"
+        ))
+        .await
+        .unwrap()
+        .len(),
+        0
+    );
+    let job = c.find(Locator::LinkText("#42")).await.unwrap();
+    assert_eq!(
+        job.attr("href").await.unwrap().as_deref(),
+        Some("https://gitlab.example.com/team/vision/-/jobs/42")
+    );
+
+    c.find(Locator::Css("form[action='/users/sign_out'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/users/sign_in")
+    );
+    c.goto(&format!("{}/team/vision/-/ml/models", hangar.url))
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/users/sign_in"),
+        "signed out for good"
+    );
+    browser.close().await;
+}
