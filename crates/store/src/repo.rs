@@ -158,6 +158,8 @@ pub trait RunRepo {
     /// A page of one metric's history, ordered by (timestamp, step, value).
     async fn metric_history(&self, run: &RunInfo, key: &str, paging: Paging)
     -> Result<Vec<Metric>>;
+    /// Every point of every metric of the run, by key then time, in one query (charts).
+    async fn all_metric_histories(&self, run: &RunInfo) -> Result<Vec<Metric>>;
     /// One page of runs of the given experiments.
     async fn search_runs(
         &self,

@@ -569,6 +569,29 @@ impl RunRepo for SqlStore {
         Ok(())
     }
 
+    async fn all_metric_histories(&self, run: &RunInfo) -> Result<Vec<Metric>, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_id = $1
+             ORDER BY key, timestamp, step",
+        )
+        .bind(run.row_id)
+        .fetch(&self.reader);
+        let mut points = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            points.push(Metric {
+                key: row.try_get("key")?,
+                value: if flag(&row, "is_nan")? {
+                    f64::NAN
+                } else {
+                    row.try_get("value")?
+                },
+                timestamp: row.try_get("timestamp")?,
+                step: row.try_get("step")?,
+            });
+        }
+        Ok(points)
+    }
+
     async fn metric_history(
         &self,
         run: &RunInfo,

@@ -3,10 +3,12 @@
 //! and password and then carries a session cookie (`HttpOnly`, `SameSite=Lax`, `Secure`
 //! over TLS); every form it posts carries the session's CSRF token as well.
 
+pub mod chart;
 pub mod format;
 pub mod models;
 pub mod projects;
 pub mod session;
+pub mod versions;
 
 use crate::AppState;
 use axum::Router;
@@ -25,6 +27,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/{namespace}/{project}/-/ml/models/{model_id}",
             get(models::show),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}",
+            get(versions::show),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}/files/{*path}",
+            get(versions::download),
         )
         .route("/", get(projects::index))
         .route("/-/static/app.css", get(stylesheet))

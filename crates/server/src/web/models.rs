@@ -16,7 +16,11 @@ use serde::Deserialize;
 const PER_PAGE: i64 = 20;
 
 /// The project named in the URL, if the caller may read its registry.
-async fn project(ctx: &WebCtx, namespace: &str, path: &str) -> Result<ProjectGrant, PageError> {
+pub(super) async fn project(
+    ctx: &WebCtx,
+    namespace: &str,
+    path: &str,
+) -> Result<ProjectGrant, PageError> {
     let reference = format!("{namespace}/{path}");
     auth::authorize_project(&ctx.state, &ctx.caller, &reference, Action::ReadRegistry)
         .await
@@ -39,7 +43,7 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    fn new(ctx: &WebCtx, grant: &ProjectGrant) -> Chrome {
+    pub(super) fn new(ctx: &WebCtx, grant: &ProjectGrant) -> Chrome {
         Chrome {
             user: ctx.user().map(|u| u.username.clone()),
             csrf_token: ctx.csrf_token.clone(),
@@ -127,6 +131,7 @@ pub async fn index(
 }
 
 struct VersionRow {
+    id: i64,
     semver: String,
     number: i64,
     created: When,
@@ -138,6 +143,7 @@ struct VersionRow {
 #[template(path = "model.html")]
 struct ModelPage {
     chrome: Chrome,
+    id: i64,
     name: String,
     description_html: String,
     author: String,
@@ -189,6 +195,7 @@ pub async fn show(
         versions: versions
             .iter()
             .map(|v| VersionRow {
+                id: v.id,
                 semver: v.semver.clone(),
                 number: v.number,
                 created: when(v.creation_time),
@@ -196,6 +203,7 @@ pub async fn show(
                 job: job(v),
             })
             .collect(),
+        id: model.id,
         name: model.name,
         chrome: Chrome::new(&ctx, &grant),
     })

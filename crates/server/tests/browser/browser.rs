@@ -12,6 +12,7 @@ use std::time::Duration;
 pub struct Hangar {
     pub url: String,
     pub store: Arc<SqlStore>,
+    pub state: AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -37,14 +38,14 @@ impl Hangar {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
+        let router = hangar_server::router(state.clone());
         tokio::spawn(async move {
-            axum::serve(listener, hangar_server::router(state))
-                .await
-                .unwrap();
+            axum::serve(listener, router).await.unwrap();
         });
         Hangar {
             url: format!("http://{addr}"),
             store,
+            state,
             _dir: dir,
         }
     }

@@ -4,9 +4,9 @@ use crate::browser::{Browser, Hangar};
 use fantoccini::Locator;
 use hangar_core::access::{RegistryAccess, Visibility};
 use hangar_store::model::{
-    NewModelVersion, NewProject, NewRegisteredModel, NewUser, VersionStorage,
+    Batch, Metric, NewModelVersion, NewProject, NewRegisteredModel, NewUser, VersionStorage,
 };
-use hangar_store::{ModelVersionRepo, ProjectRepo, RegisteredModelRepo, UserRepo};
+use hangar_store::{ModelVersionRepo, ProjectRepo, RegisteredModelRepo, RunRepo, UserRepo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_browse_models_and_sign_out() {
@@ -51,11 +51,12 @@ async fn sign_in_browse_models_and_sign_out() {
         )
         .await
         .unwrap();
+    let mut versions = Vec::new();
     for tags in [
         vec![("gitlab.CI_JOB_ID".to_owned(), "42".to_owned())],
         vec![],
     ] {
-        store
+        let version = store
             .create_model_version(
                 project.id,
                 "churn",
@@ -73,7 +74,50 @@ async fn sign_in_browse_models_and_sign_out() {
             )
             .await
             .unwrap();
+        versions.push(version);
     }
+    // Version 1.0.0 gets a file and a training curve on its candidate run.
+    let first = &versions[0];
+    let run = store
+        .get_run_info(project.id, first.run_uuid.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let root = first
+        .storage_location
+        .strip_prefix("mlflow-artifacts:/")
+        .unwrap();
+    let path =
+        hangar_core::artifact_path::ArtifactPath::parse(&format!("{root}/model/weights.bin"))
+            .unwrap();
+    hangar_server::files::upload(
+        &hangar.state,
+        project.id,
+        &path,
+        &Default::default(),
+        "w8s".into(),
+    )
+    .await
+    .unwrap();
+    let metrics = (0..200)
+        .map(|step| Metric {
+            key: "loss".into(),
+            value: 1.0 / (1.0 + step as f64),
+            timestamp: step,
+            step,
+        })
+        .collect();
+    store
+        .log_batch(
+            &run,
+            Batch {
+                metrics,
+                params: vec![("alpha".into(), "0.5".into())],
+                tags: vec![],
+            },
+        )
+        .await
+        .unwrap();
     let c = &browser.client;
 
     // A private registry sends an anonymous visitor to sign in, and back afterwards.
@@ -161,6 +205,38 @@ async fn sign_in_browse_models_and_sign_out() {
         job.attr("href").await.unwrap().as_deref(),
         Some("https://gitlab.example.com/team/vision/-/jobs/42")
     );
+
+    // The version page: its file (downloaded with the session), params, metrics and chart.
+    c.find(Locator::LinkText("1.0.0"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.text("h1").await, "churn / 1.0.0");
+    browser.shot("version").await;
+    let link = c
+        .find(Locator::LinkText("model/weights.bin"))
+        .await
+        .unwrap();
+    let href = link.attr("href").await.unwrap().unwrap();
+    let body = c
+        .execute(
+            "return fetch(arguments[0]).then(r => r.text())",
+            vec![serde_json::json!(href)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(body, serde_json::json!("w8s"));
+    assert_eq!(browser.text("#ci + table a").await, "#42");
+    assert!(browser.text("div.two").await.contains("alpha"));
+    let lines = c
+        .find_all(Locator::Css(
+            "figure.chart svg polyline, figure.chart svg path",
+        ))
+        .await
+        .unwrap();
+    assert!(!lines.is_empty(), "a chart of loss");
 
     c.find(Locator::Css("form[action='/users/sign_out'] button"))
         .await
