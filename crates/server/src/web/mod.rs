@@ -4,6 +4,7 @@
 //! over TLS); every form it posts carries the session's CSRF token as well.
 
 pub mod chart;
+pub mod experiments;
 pub mod format;
 pub mod models;
 pub mod projects;
@@ -35,6 +36,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}/files/{*path}",
             get(versions::download),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/experiments",
+            get(experiments::index),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/experiments/{iid}",
+            get(experiments::show),
         )
         .route("/", get(projects::index))
         .route("/-/static/app.css", get(stylesheet))

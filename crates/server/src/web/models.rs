@@ -51,6 +51,13 @@ impl Chrome {
         }
     }
 
+    pub fn experiments_path(&self) -> String {
+        format!(
+            "/{}/{}/-/ml/experiments",
+            self.project.namespace, self.project.path
+        )
+    }
+
     pub fn models_path(&self) -> String {
         format!(
             "/{}/{}/-/ml/models",

@@ -238,6 +238,32 @@ async fn sign_in_browse_models_and_sign_out() {
         .unwrap();
     assert!(!lines.is_empty(), "a chart of loss");
 
+    // The experiments of the project, and the model's own with the version's run.
+    c.find(Locator::LinkText("team / vision"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::LinkText("Experiments"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.shot("experiments").await;
+    c.find(Locator::LinkText("[model]churn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.shot("experiment").await;
+    assert!(
+        browser.text("table.runs thead").await.contains("loss"),
+        "metrics are columns"
+    );
+
     c.find(Locator::Css("form[action='/users/sign_out'] button"))
         .await
         .unwrap()

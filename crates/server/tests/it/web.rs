@@ -229,3 +229,128 @@ async fn registry_pages_follow_visibility_and_sanitise_markdown() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn experiment_runs_table_filters_sorts_and_exports_csv() {
+    on_each_backend(|app| async move {
+        let (owner, token) = app.user("owner", false).await;
+        app.store
+            .set_password(owner.id, &hangar_core::password::hash(PASSWORD).unwrap())
+            .await
+            .unwrap();
+        let project = app
+            .project(
+                "team/exp",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let p = project.id;
+        let (_, created) = app
+            .call(
+                Method::POST,
+                &mlflow(p, "experiments/create"),
+                Some(&token),
+                Some(json!({"name": "tuning"})),
+            )
+            .await;
+        let exp = created["experiment_id"].as_str().unwrap().to_owned();
+        for (name, alpha, acc) in [
+            ("low", "0.1", 0.4),
+            ("high", "=cmd()", 0.9),
+            ("mid", "0.5", 0.7),
+        ] {
+            let (_, run) = app
+                .call(
+                    Method::POST,
+                    &mlflow(p, "runs/create"),
+                    Some(&token),
+                    Some(json!({"experiment_id": exp, "run_name": name})),
+                )
+                .await;
+            let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+            app.call(
+                Method::POST,
+                &mlflow(p, "runs/log-batch"),
+                Some(&token),
+                Some(json!({"run_id": run_id,
+                "params": [{"key": "alpha", "value": alpha}],
+                "metrics": [{"key": "acc", "value": acc, "timestamp": 1, "step": 0}]})),
+            )
+            .await;
+        }
+        let session = sign_in(&app, "owner").await;
+        let (status, _, index) = page(
+            &app,
+            Method::GET,
+            "/team/exp/-/ml/experiments",
+            Some(&session),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(index.contains(">tuning</a>"));
+
+        let base = format!("/team/exp/-/ml/experiments/{exp}");
+        let (status, _, html) = page(
+            &app,
+            Method::GET,
+            &format!("{base}?filter=metrics.acc+%3E+0.5&order_by=metrics.acc+DESC"),
+            Some(&session),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("<th class=\"param\">alpha</th>")
+                && html.contains("<th class=\"metric\">acc</th>")
+        );
+        let (high, mid) = (html.find(">high <").unwrap(), html.find(">mid <").unwrap());
+        assert!(high < mid, "sorted by accuracy, best first");
+        assert!(!html.contains(">low <"), "filtered out");
+
+        let (status, _, html) = page(
+            &app,
+            Method::GET,
+            &format!("{base}?filter=metrics.acc+%3E%3E"),
+            Some(&session),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("class=\"error\""),
+            "a bad filter is explained"
+        );
+
+        let (status, headers, csv) = page(
+            &app,
+            Method::GET,
+            &format!("{base}?order_by=params.alpha&format=csv"),
+            Some(&session),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            headers[header::CONTENT_DISPOSITION]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "run_id,name,status,start_time,duration,params.alpha,metrics.acc"
+        );
+        assert_eq!(lines.len(), 4);
+        assert!(csv.contains(",'=cmd()"), "a formula is defused: {csv}");
+        assert!(csv.contains(",0.1,0.4"));
+    })
+    .await;
+}
