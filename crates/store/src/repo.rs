@@ -144,6 +144,8 @@ pub trait RunRepo {
     async fn create_run(&self, project_id: i64, run: NewRun) -> Result<Run>;
     /// The run with this MLflow `run_id`, if it belongs to the project.
     async fn get_run(&self, project_id: i64, run_uuid: &str) -> Result<Option<Run>>;
+    /// The MLflow `run_id` of the project's run (candidate) number `iid`.
+    async fn run_uuid_by_iid(&self, project_id: i64, iid: i64) -> Result<Option<String>>;
     /// Only the run's scalar fields (cheap; for checks before a write).
     async fn get_run_info(&self, project_id: i64, run_uuid: &str) -> Result<Option<RunInfo>>;
     async fn update_run(&self, run: &RunInfo, update: RunUpdate) -> Result<RunInfo>;

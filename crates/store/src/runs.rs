@@ -569,6 +569,20 @@ impl RunRepo for SqlStore {
         Ok(())
     }
 
+    async fn run_uuid_by_iid(
+        &self,
+        project_id: i64,
+        iid: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT run_uuid FROM runs WHERE project_id = $1 AND iid = $2")
+                .bind(project_id)
+                .bind(iid)
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
+
     async fn all_metric_histories(&self, run: &RunInfo) -> Result<Vec<Metric>, StoreError> {
         let mut rows = sqlx::query(
             "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_id = $1

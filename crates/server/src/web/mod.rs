@@ -3,6 +3,7 @@
 //! and password and then carries a session cookie (`HttpOnly`, `SameSite=Lax`, `Secure`
 //! over TLS); every form it posts carries the session's CSRF token as well.
 
+pub mod candidates;
 pub mod chart;
 pub mod experiments;
 pub mod format;
@@ -44,6 +45,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/{namespace}/{project}/-/ml/experiments/{iid}",
             get(experiments::show),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/candidates/{iid}",
+            get(candidates::show),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/candidates/{iid}/files/{*path}",
+            get(candidates::download),
         )
         .route("/", get(projects::index))
         .route("/-/static/app.css", get(stylesheet))

@@ -58,6 +58,13 @@ impl Chrome {
         )
     }
 
+    pub fn candidates_path(&self) -> String {
+        format!(
+            "/{}/{}/-/ml/candidates",
+            self.project.namespace, self.project.path
+        )
+    }
+
     pub fn models_path(&self) -> String {
         format!(
             "/{}/{}/-/ml/models",

@@ -198,15 +198,26 @@ pub async fn download(
 ) -> Result<Response, PageError> {
     let (grant, _, _, package) = load(&ctx, &namespace, &path, &model_id, &version_id).await?;
     let package = package.ok_or(PageError::NotFound)?;
-    let target = crate::api::packages::file_in(&package.root, &file)
-        .map_err(|e| PageError::Invalid(e.to_string()))?;
+    serve_file(&ctx, grant.project.id, &package.root, &file, &headers).await
+}
+
+/// Streams the file `file` of the folder `root` as an attachment.
+pub(super) async fn serve_file(
+    ctx: &WebCtx,
+    project_id: i64,
+    root: &str,
+    file: &str,
+    headers: &HeaderMap,
+) -> Result<Response, PageError> {
+    let target =
+        crate::api::packages::file_in(root, file).map_err(|e| PageError::Invalid(e.to_string()))?;
     let stored = ctx
         .state
         .store
-        .get_file(grant.project.id, &target.to_string())
+        .get_file(project_id, &target.to_string())
         .await?
         .ok_or(PageError::NotFound)?;
-    files::download(&ctx.state, &stored, &headers)
+    files::download(&ctx.state, &stored, headers)
         .await
         .map_err(|e| match e {
             files::FileError::Range { .. } => PageError::Invalid(e.to_string()),

@@ -263,6 +263,19 @@ async fn sign_in_browse_models_and_sign_out() {
         browser.text("table.runs thead").await.contains("loss"),
         "metrics are columns"
     );
+    c.find(Locator::LinkText("churn-1.0.0"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.shot("candidate").await;
+    assert!(browser.text("h1").await.starts_with("churn-1.0.0"));
+    let charts = c.find_all(Locator::Css("figure.chart svg")).await.unwrap();
+    assert_eq!(charts.len(), 1, "the loss curve");
+    c.find(Locator::LinkText("model/weights.bin"))
+        .await
+        .unwrap();
 
     c.find(Locator::Css("form[action='/users/sign_out'] button"))
         .await
