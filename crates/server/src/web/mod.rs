@@ -7,6 +7,7 @@ pub mod candidates;
 pub mod chart;
 pub mod experiments;
 pub mod format;
+pub mod model_forms;
 pub mod models;
 pub mod projects;
 pub mod session;
@@ -25,10 +26,25 @@ pub fn router() -> Router<AppState> {
             get(session::sign_in_form).post(session::sign_in),
         )
         .route("/users/sign_out", axum::routing::post(session::sign_out))
-        .route("/{namespace}/{project}/-/ml/models", get(models::index))
+        .route(
+            "/{namespace}/{project}/-/ml/models",
+            get(models::index).post(model_forms::create),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/models/new",
+            get(model_forms::new_form),
+        )
         .route(
             "/{namespace}/{project}/-/ml/models/{model_id}",
             get(models::show),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/description",
+            axum::routing::post(model_forms::update_description),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/delete",
+            axum::routing::post(model_forms::delete),
         )
         .route(
             "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}",

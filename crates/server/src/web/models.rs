@@ -40,6 +40,8 @@ pub struct Chrome {
     pub user: Option<String>,
     pub csrf_token: String,
     pub project: Project,
+    /// Whether the caller may change the registry: the pages show write actions only then.
+    pub can_write: bool,
 }
 
 impl Chrome {
@@ -48,6 +50,7 @@ impl Chrome {
             user: ctx.user().map(|u| u.username.clone()),
             csrf_token: ctx.csrf_token.clone(),
             project: grant.project.clone(),
+            can_write: grant.require(&ctx.caller, Action::WriteRegistry).is_ok(),
         }
     }
 
@@ -158,6 +161,7 @@ struct VersionRow {
 struct ModelPage {
     chrome: Chrome,
     id: i64,
+    description: String,
     name: String,
     description_html: String,
     author: String,
@@ -201,6 +205,7 @@ pub async fn show(
     };
     Ok(ModelPage {
         description_html: markdown(&model.description),
+        description: model.description.clone(),
         author: model.user_id.clone(),
         created: when(model.creation_time),
         latest: model.latest.as_ref().map(|v| v.semver.clone()),

@@ -177,6 +177,41 @@ async fn sign_in_browse_models_and_sign_out() {
         "1.0.1"
     );
 
+    // A model created through the form, its description written with a payload.
+    c.find(Locator::LinkText("New model"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("fraud")
+        .await
+        .unwrap();
+    c.find(Locator::Css("textarea[name=description]"))
+        .await
+        .unwrap()
+        .send_keys("Flags **fraud**. <img src=x onerror=\"document.title='pwned'\">")
+        .await
+        .unwrap();
+    browser.shot("model-new").await;
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.text("h1").await, "fraud");
+    assert_eq!(browser.text("section.markdown strong").await, "fraud");
+    assert_eq!(c.title().await.unwrap(), "fraud · Models · Hangar");
+    c.find(Locator::LinkText("Model registry"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.find(Locator::LinkText("churn"))
         .await
         .unwrap()

@@ -5,8 +5,8 @@ use crate::support::{TestApp, mlflow, on_each_backend};
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use hangar_core::access::{RegistryAccess, Role, Visibility};
-use hangar_store::UserRepo;
 use hangar_store::model::NewUser;
+use hangar_store::{AuditRepo, UserRepo};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
@@ -351,6 +351,178 @@ async fn experiment_runs_table_filters_sorts_and_exports_csv() {
         assert_eq!(lines.len(), 4);
         assert!(csv.contains(",'=cmd()"), "a formula is defused: {csv}");
         assert!(csv.contains(",0.1,0.4"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn model_forms_need_the_reporter_role_and_the_csrf_token() {
+    on_each_backend(|app| async move {
+        let (owner, _) = app.user("owner", false).await;
+        let project = app
+            .project(
+                "team/forms",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let guest = person(&app, "gus").await;
+        app.member(&project, &guest, Role::Guest).await;
+        let reporter = person(&app, "rey").await;
+        app.member(&project, &reporter, Role::Reporter).await;
+        let index = "/team/forms/-/ml/models";
+
+        let gus = sign_in(&app, "gus").await;
+        let (_, _, html) = page(&app, Method::GET, index, Some(&gus), None, &[]).await;
+        assert!(
+            !html.contains("New model"),
+            "a guest is not offered what they may not do"
+        );
+        let token = csrf_of(&html);
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            index,
+            Some(&gus),
+            Some(&format!("authenticity_token={token}&name=sneaky")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "and is refused anyway");
+        let (status, _, _) = page(
+            &app,
+            Method::GET,
+            &format!("{index}/new"),
+            Some(&gus),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let rey = sign_in(&app, "rey").await;
+        let (_, _, html) = page(&app, Method::GET, index, Some(&rey), None, &[]).await;
+        assert!(html.contains(">New model</a>"));
+        let token = csrf_of(&html);
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            index,
+            Some(&rey),
+            Some("authenticity_token=forged000000000000000000000000000&name=forged"),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a forged form post is refused"
+        );
+        let (status, headers, _) = page(
+            &app,
+            Method::POST,
+            index,
+            Some(&rey),
+            Some(&format!(
+                "authenticity_token={token}&name=churn&description=**first**"
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let model_page = headers[header::LOCATION].to_str().unwrap().to_owned();
+        let (status, _, html) = page(
+            &app,
+            Method::POST,
+            index,
+            Some(&rey),
+            Some(&format!("authenticity_token={token}&name=churn")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("A model named &#39;churn&#39; already exists.")
+                || html.contains("A model named 'churn' already exists."),
+            "{html}"
+        );
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            index,
+            Some(&rey),
+            Some(&format!("authenticity_token={token}&name=..%2Fbad")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let (_, _, html) = page(&app, Method::GET, &model_page, Some(&rey), None, &[]).await;
+        assert!(html.contains("<strong>first</strong>") && html.contains("Delete model"));
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{model_page}/description"),
+            Some(&rey),
+            Some(&format!("authenticity_token={token}&description=second")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, _, html) = page(&app, Method::GET, &model_page, Some(&gus), None, &[]).await;
+        assert!(
+            html.contains("<p>second</p>") && !html.contains("Delete model"),
+            "guests see no delete button"
+        );
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{model_page}/delete"),
+            Some(&rey),
+            Some(&format!("authenticity_token={token}&confirm=wrong")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{model_page}/delete"),
+            Some(&gus),
+            Some(&format!(
+                "authenticity_token={}&confirm=churn",
+                csrf_of(&html)
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{model_page}/delete"),
+            Some(&rey),
+            Some(&format!("authenticity_token={token}&confirm=churn")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, _) = page(&app, Method::GET, &model_page, Some(&rey), None, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let events = app
+            .store
+            .list_audit_events(
+                project.id,
+                hangar_store::model::Paging {
+                    offset: 0,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        let names: Vec<&str> = events.items.iter().map(|e| e.event_name.as_str()).collect();
+        assert_eq!(names, ["model_deleted", "model_updated", "model_created"]);
     })
     .await;
 }
