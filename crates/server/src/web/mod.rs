@@ -11,6 +11,7 @@ pub mod model_forms;
 pub mod models;
 pub mod projects;
 pub mod session;
+pub mod version_forms;
 pub mod versions;
 
 use crate::AppState;
@@ -47,8 +48,20 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(model_forms::delete),
         )
         .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/versions",
+            axum::routing::post(version_forms::create),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/versions/new",
+            get(version_forms::new_form),
+        )
+        .route(
             "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}",
             get(versions::show),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}/delete",
+            axum::routing::post(version_forms::delete),
         )
         .route(
             "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}/files/{*path}",

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use hangar_core::access::{RegistryAccess, Role, Visibility};
 use hangar_store::model::NewUser;
-use hangar_store::{AuditRepo, UserRepo};
+use hangar_store::{AuditRepo, RegisteredModelRepo, UserRepo};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
@@ -523,6 +523,152 @@ async fn model_forms_need_the_reporter_role_and_the_csrf_token() {
             .unwrap();
         let names: Vec<&str> = events.items.iter().map(|e| e.event_name.as_str()).collect();
         assert_eq!(names, ["model_deleted", "model_updated", "model_created"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn version_form_checks_the_semver_and_proposes_the_next_ones() {
+    on_each_backend(|app| async move {
+        let (owner, token) = app.user("owner", false).await;
+        app.store
+            .set_password(owner.id, &hangar_core::password::hash(PASSWORD).unwrap())
+            .await
+            .unwrap();
+        let project = app
+            .project(
+                "team/ver",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let guest = person(&app, "gia").await;
+        app.member(&project, &guest, Role::Guest).await;
+        app.call(
+            Method::POST,
+            &mlflow(project.id, "registered-models/create"),
+            Some(&token),
+            Some(json!({"name": "churn"})),
+        )
+        .await;
+        let model = app
+            .store
+            .get_registered_model(project.id, "churn")
+            .await
+            .unwrap()
+            .unwrap();
+        let base = format!("/team/ver/-/ml/models/{}", model.id);
+        let session = sign_in(&app, "owner").await;
+        let (status, _, html) = page(
+            &app,
+            Method::GET,
+            &format!("{base}/versions/new"),
+            Some(&session),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("the first is usually 1.0.0"));
+        let csrf = csrf_of(&html);
+        let post =
+            |version: &str| format!("authenticity_token={csrf}&version={version}&description=d");
+
+        let (status, headers, _) = page(
+            &app,
+            Method::POST,
+            &format!("{base}/versions"),
+            Some(&session),
+            Some(&post("")),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "empty takes the next version"
+        );
+        let first = headers[header::LOCATION].to_str().unwrap().to_owned();
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{base}/versions"),
+            Some(&session),
+            Some(&post("2.0.0")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        for (bad, why) in [
+            ("v1.0.0", "semver"),
+            ("1.2", "semver"),
+            ("2.0.0", "already exists"),
+        ] {
+            let (status, _, html) = page(
+                &app,
+                Method::POST,
+                &format!("{base}/versions"),
+                Some(&session),
+                Some(&post(bad)),
+                &[],
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            assert!(
+                html.to_lowercase().contains(why) || html.contains("semantic"),
+                "{bad}: {html}"
+            );
+        }
+        let (_, _, html) = page(
+            &app,
+            Method::GET,
+            &format!("{base}/versions/new"),
+            Some(&session),
+            None,
+            &[],
+        )
+        .await;
+        assert!(html.contains("Latest is 2.0.0."));
+        for proposal in ["patch: 2.0.1", "minor: 2.1.0", "major: 3.0.0"] {
+            assert!(html.contains(proposal), "{proposal}");
+        }
+
+        let gia = sign_in(&app, "gia").await;
+        let (status, _, _) = page(
+            &app,
+            Method::GET,
+            &format!("{base}/versions/new"),
+            Some(&gia),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (_, _, html) = page(&app, Method::GET, &first, Some(&gia), None, &[]).await;
+        assert!(!html.contains("Delete version"));
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{first}/delete"),
+            Some(&gia),
+            Some(&format!("authenticity_token={}", csrf_of(&html))),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{first}/delete"),
+            Some(&session),
+            Some(&format!("authenticity_token={csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, _) = page(&app, Method::GET, &first, Some(&session), None, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     })
     .await;
 }
