@@ -85,6 +85,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/", get(projects::index))
         .route("/-/static/app.css", get(stylesheet))
+        .route("/-/static/app.js", get(script))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -94,6 +95,16 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/app.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.js"),
     )
 }
 

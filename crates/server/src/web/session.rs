@@ -96,6 +96,46 @@ impl FromRequestParts<AppState> for WebCtx {
     }
 }
 
+/// The header the UI's scripts send the session's CSRF token in when they call the JSON API.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The JSON API's caller from a browser session, as GitLab's own frontend calls its API:
+/// only when the request carries no token, and for anything but a read only with the
+/// session's CSRF token in `X-CSRF-Token` (another site's page can send the cookie, not the
+/// token). None means: authenticate by token as usual.
+pub async fn api_session_caller(
+    state: &AppState,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, hangar_store::StoreError> {
+    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("private-token") {
+        return Ok(None);
+    }
+    let Some(secret) = session_secret(headers) else {
+        return Ok(None);
+    };
+    let Some((session, user)) = state.store.find_session(&token::hash(&secret)).await? else {
+        return Ok(None);
+    };
+    let safe = matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD);
+    let sent = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !safe && (sent.len() != session.csrf_token.len() || sent != session.csrf_token) {
+        return Ok(None);
+    }
+    Ok(Some(Caller {
+        principal: Principal::User {
+            user_id: user.id,
+            is_admin: user.is_admin,
+            scope: Scope::Api,
+        },
+        user: Some(user),
+        token: None,
+    }))
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "sign_in.html")]
 struct SignInPage {

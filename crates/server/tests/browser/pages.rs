@@ -250,6 +250,66 @@ async fn sign_in_browse_models_and_sign_out() {
         .unwrap();
     assert_eq!(browser.text("h1").await, "churn / 1.0.0");
     browser.shot("version").await;
+    // Upload two files into a subfolder through the page, then delete one.
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    std::fs::write(&one, "alpha").unwrap();
+    std::fs::write(&two, "beta").unwrap();
+    c.find(Locator::Css("form.upload input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{}\n{}", one.display(), two.display()))
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.upload input[name=subfolder]"))
+        .await
+        .unwrap()
+        .send_keys("onnx")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.upload button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::LinkText("onnx/b.txt"))
+        .await
+        .unwrap();
+    browser.shot("version-uploaded").await;
+    c.find(Locator::Css("button[data-name='onnx/a.txt']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    for _ in 0..50 {
+        if c.find_all(Locator::LinkText("onnx/a.txt"))
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        c.find_all(Locator::LinkText("onnx/a.txt"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    c.refresh().await.unwrap();
+    assert!(
+        c.find_all(Locator::LinkText("onnx/a.txt"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "deleted for good"
+    );
+    c.find(Locator::LinkText("onnx/b.txt")).await.unwrap();
     let link = c
         .find(Locator::LinkText("model/weights.bin"))
         .await

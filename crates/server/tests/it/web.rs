@@ -672,3 +672,74 @@ async fn version_form_checks_the_semver_and_proposes_the_next_ones() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_json_api_takes_a_session_only_with_its_csrf_token_for_writes() {
+    on_each_backend(|app| async move {
+        let (owner, _) = app.user("owner", false).await;
+        app.store
+            .set_password(owner.id, &hangar_core::password::hash(PASSWORD).unwrap())
+            .await
+            .unwrap();
+        let project = app
+            .project(
+                "team/api",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let session = sign_in(&app, "owner").await;
+        let (_, _, home) = page(&app, Method::GET, "/", Some(&session), None, &[]).await;
+        let csrf = csrf_of(&home);
+        let packages = format!("/api/v4/projects/{}/packages", project.id);
+        let (status, _, _) = page(&app, Method::GET, &packages, Some(&session), None, &[]).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "reads with the session cookie, as the UI does"
+        );
+        let upload = format!("{packages}/generic/tool/1.0/a.txt");
+        let (status, _, _) = page(&app, Method::PUT, &upload, Some(&session), Some("x"), &[]).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "a write from another site's page carries the cookie, not the token"
+        );
+        let (status, _, _) = page(
+            &app,
+            Method::PUT,
+            &upload,
+            Some(&session),
+            Some("x"),
+            &[("x-csrf-token", "0123456789abcdef0123456789abcdef")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, _) = page(
+            &app,
+            Method::PUT,
+            &upload,
+            Some(&session),
+            Some("x"),
+            &[("x-csrf-token", &csrf)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _, _) = page(
+            &app,
+            Method::GET,
+            &packages,
+            Some("hangar_session=not-a-session"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "no session is an anonymous caller"
+        );
+    })
+    .await;
+}

@@ -179,7 +179,12 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let caller = auth::authenticate(state, &parts.headers).await?;
+        let session =
+            crate::web::session::api_session_caller(state, &parts.method, &parts.headers).await?;
+        let caller = match session {
+            Some(caller) => caller,
+            None => auth::authenticate(state, &parts.headers).await?,
+        };
         Ok(Ctx {
             base: pagination::base_url(state.public_url.as_deref(), &parts.headers),
             // Nested routers see a shortened URI; links need the one the client sent.
