@@ -78,7 +78,7 @@ async fn drop_database(admin_url: &str, database: &str) {
     }
 }
 
-/// The upload limit in tests: above one blob part (8 MiB), so that both the single-put and
+/// The upload limit in tests: above one blob part (5 MiB), so that both the single-put and
 /// the multipart paths run, and small enough to exceed cheaply.
 pub const MAX_FILE_SIZE: u64 = 9 * 1024 * 1024;
 

@@ -308,9 +308,12 @@ async fn experiment_runs_table_filters_sorts_and_exports_csv() {
             html.contains("<th class=\"param\">alpha</th>")
                 && html.contains("<th class=\"metric\">acc</th>")
         );
-        let (high, mid) = (html.find(">high <").unwrap(), html.find(">mid <").unwrap());
+        let (high, mid) = (
+            html.find(">high</a>").unwrap(),
+            html.find(">mid</a>").unwrap(),
+        );
         assert!(high < mid, "sorted by accuracy, best first");
-        assert!(!html.contains(">low <"), "filtered out");
+        assert!(!html.contains(">low</a>"), "filtered out");
 
         let (status, _, html) = page(
             &app,
