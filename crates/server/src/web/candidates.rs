@@ -8,11 +8,108 @@ use super::models::{Chrome, project};
 use super::session::WebCtx;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::Path;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
+use hangar_core::access::Action;
 use hangar_core::ci::CiJob;
+use hangar_core::semver;
+use hangar_store::StoreError;
+use hangar_store::model::{NewModelVersion, Paging, VersionStorage};
+use serde::Deserialize;
 use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+pub struct PromoteForm {
+    #[serde(default)]
+    authenticity_token: String,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// "Promote to model version": the run becomes a version of the chosen model (once).
+pub async fn promote(
+    ctx: WebCtx,
+    Path((namespace, path, iid)): Path<(String, String, String)>,
+    Form(form): Form<PromoteForm>,
+) -> Result<Response, PageError> {
+    let grant = project(&ctx, &namespace, &path).await?;
+    grant
+        .require(&ctx.caller, Action::WriteRegistry)
+        .map_err(|_| PageError::Forbidden)?;
+    ctx.check_csrf(&form.authenticity_token)?;
+    let number: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
+    let store = &ctx.state.store;
+    let run_id = store
+        .run_uuid_by_iid(grant.project.id, number)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let requested = form.version.trim();
+    let semver = if requested.is_empty() {
+        Ok(None)
+    } else {
+        semver::parse(requested).map(|v| Some(v.to_string()))
+    };
+    let created = match semver {
+        Err(e) => Err(e),
+        Ok(semver) => store
+            .create_model_version(
+                grant.project.id,
+                &form.model,
+                NewModelVersion {
+                    semver,
+                    description: String::new(),
+                    user_id: ctx.user().map(|u| u.username.clone()).unwrap_or_default(),
+                    source: format!("runs:/{run_id}"),
+                    run_uuid: Some(run_id.clone()),
+                    run_link: String::new(),
+                    model_uuid: String::new(),
+                    tags: Vec::new(),
+                    storage: VersionStorage::Candidate(String::new()),
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => format!("There is no model named '{}'.", form.model),
+                StoreError::Conflict(m) | StoreError::Invalid(m) => m,
+                other => {
+                    tracing::error!(error = %other, "could not promote a run");
+                    "The run could not be promoted; try again.".to_owned()
+                }
+            }),
+    };
+    match created {
+        Ok(version) => {
+            crate::audit::record(
+                &ctx.state,
+                grant.project.id,
+                &ctx.caller,
+                "model_version_created",
+                "model_version",
+                format!("{}/{}", version.model_name, version.semver),
+                serde_json::json!({"run_id": run_id}),
+            )
+            .await;
+            let chrome = Chrome::new(&ctx, &grant);
+            Ok(Redirect::to(&format!(
+                "{}/{}/versions/{}",
+                chrome.models_path(),
+                version.model_id,
+                version.id
+            ))
+            .into_response())
+        }
+        Err(error) => {
+            let page = render(ctx, namespace, path, iid, Some(error)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
 
 struct FileRow {
     path: String,
@@ -36,12 +133,26 @@ struct CandidatePage {
     charts: Vec<String>,
     files: Vec<FileRow>,
     job: Option<CiJob>,
+    /// Models to promote the run into (reporters only), and the version it already is.
+    models: Vec<String>,
+    promoted: bool,
+    error: Option<String>,
 }
 
 pub async fn show(
     ctx: WebCtx,
     Path((namespace, path, iid)): Path<(String, String, String)>,
 ) -> Result<impl IntoResponse, PageError> {
+    render(ctx, namespace, path, iid, None).await
+}
+
+async fn render(
+    ctx: WebCtx,
+    namespace: String,
+    path: String,
+    iid: String,
+    error: Option<String>,
+) -> Result<CandidatePage, PageError> {
     let grant = project(&ctx, &namespace, &path).await?;
     let iid: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
     let store = &ctx.state.store;
@@ -79,8 +190,35 @@ pub async fn show(
         store.files_under(grant.project.id, &root).await?
     };
     let base = grant.project.ci_base_url.as_deref();
+    let chrome = Chrome::new(&ctx, &grant);
+    let models = if chrome.can_write {
+        store
+            .list_registered_models(
+                grant.project.id,
+                None,
+                Paging {
+                    offset: 0,
+                    limit: 1000,
+                },
+            )
+            .await?
+            .items
+            .into_iter()
+            .map(|m| m.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // A run belongs to one version at most; its package is then the version's.
+    let promoted = store
+        .candidate_package(grant.project.id, iid, false)
+        .await?
+        .is_some_and(|p| p.model_version_id.is_some());
     Ok(CandidatePage {
-        chrome: Chrome::new(&ctx, &grant),
+        models,
+        promoted,
+        error,
+        chrome,
         iid,
         run_id: run.info.run_uuid.clone(),
         name: run.info.name.clone(),

@@ -80,6 +80,10 @@ pub fn router() -> Router<AppState> {
             get(candidates::show),
         )
         .route(
+            "/{namespace}/{project}/-/ml/candidates/{iid}/promote",
+            axum::routing::post(candidates::promote),
+        )
+        .route(
             "/{namespace}/{project}/-/ml/candidates/{iid}/files/{*path}",
             get(candidates::download),
         )

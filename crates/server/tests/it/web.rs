@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use hangar_core::access::{RegistryAccess, Role, Visibility};
 use hangar_store::model::NewUser;
-use hangar_store::{AuditRepo, RegisteredModelRepo, UserRepo};
+use hangar_store::{AuditRepo, RegisteredModelRepo, RunRepo, UserRepo};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
@@ -743,6 +743,129 @@ async fn the_json_api_takes_a_session_only_with_its_csrf_token_for_writes() {
             StatusCode::UNAUTHORIZED,
             "no session is an anonymous caller"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_candidate_is_promoted_to_a_version_once() {
+    on_each_backend(|app| async move {
+        let (owner, token) = app.user("owner", false).await;
+        app.store
+            .set_password(owner.id, &hangar_core::password::hash(PASSWORD).unwrap())
+            .await
+            .unwrap();
+        let project = app
+            .project(
+                "team/promo",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let guest = person(&app, "gwen").await;
+        app.member(&project, &guest, Role::Guest).await;
+        let p = project.id;
+        app.call(
+            Method::POST,
+            &mlflow(p, "registered-models/create"),
+            Some(&token),
+            Some(json!({"name": "churn"})),
+        )
+        .await;
+        let (_, run) = app
+            .call(
+                Method::POST,
+                &mlflow(p, "runs/create"),
+                Some(&token),
+                Some(json!({"experiment_id": "0", "run_name": "try-7"})),
+            )
+            .await;
+        let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+        let iid = app
+            .store
+            .get_run_info(p, &run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .iid;
+        let candidate = format!("/team/promo/-/ml/candidates/{iid}");
+
+        let gwen = sign_in(&app, "gwen").await;
+        let (status, _, html) = page(&app, Method::GET, &candidate, Some(&gwen), None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains("Promote to model version"));
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{candidate}/promote"),
+            Some(&gwen),
+            Some(&format!(
+                "authenticity_token={}&model=churn",
+                csrf_of(&html)
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let session = sign_in(&app, "owner").await;
+        let (_, _, html) = page(&app, Method::GET, &candidate, Some(&session), None, &[]).await;
+        assert!(
+            html.contains("Promote to model version") && html.contains("<option>churn</option>")
+        );
+        let csrf = csrf_of(&html);
+        let (status, _, html) = page(
+            &app,
+            Method::POST,
+            &format!("{candidate}/promote"),
+            Some(&session),
+            Some(&format!("authenticity_token={csrf}&model=churn&version=v2")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("class=\"error\""));
+        let (status, headers, _) = page(
+            &app,
+            Method::POST,
+            &format!("{candidate}/promote"),
+            Some(&session),
+            Some(&format!(
+                "authenticity_token={csrf}&model=churn&version=2.0.0"
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, _, version) = page(
+            &app,
+            Method::GET,
+            headers[header::LOCATION].to_str().unwrap(),
+            Some(&session),
+            None,
+            &[],
+        )
+        .await;
+        assert!(
+            version.contains("churn / <span class=\"badge\">2.0.0</span>")
+                && version.contains(&run_id)
+        );
+        let (_, _, html) = page(&app, Method::GET, &candidate, Some(&session), None, &[]).await;
+        assert!(
+            !html.contains("Promote to model version"),
+            "a run is promoted once"
+        );
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{candidate}/promote"),
+            Some(&session),
+            Some(&format!("authenticity_token={csrf}&model=churn")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     })
     .await;
 }
