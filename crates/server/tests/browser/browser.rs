@@ -110,6 +110,14 @@ impl Browser {
                 .await
             {
                 Ok(client) => {
+                    // Every lookup waits for its element a little: a click that navigates
+                    // returns before the next page has loaded.
+                    let implicit = fantoccini::wd::TimeoutConfiguration::new(
+                        None,
+                        None,
+                        Some(Duration::from_secs(3)),
+                    );
+                    client.update_timeouts(implicit).await.unwrap();
                     let shots =
                         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
                     std::fs::create_dir_all(&shots).unwrap();
@@ -132,14 +140,30 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// The text of the first element matching `css`, waiting for it to appear: a click that
+    /// navigates returns before the next page is there.
     pub async fn text(&self, css: &str) -> String {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
             .await
             .unwrap()
             .text()
             .await
             .unwrap()
+    }
+
+    /// Waits until the browser shows a page whose path ends with `suffix`.
+    pub async fn wait_path(&self, suffix: &str) {
+        for _ in 0..200 {
+            let url = self.client.current_url().await.unwrap();
+            if url.path().ends_with(suffix) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the browser never reached …{suffix}");
     }
 
     pub async fn close(mut self) {

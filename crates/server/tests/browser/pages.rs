@@ -124,13 +124,7 @@ async fn sign_in_browse_models_and_sign_out() {
     c.goto(&format!("{}/team/vision/-/ml/models", hangar.url))
         .await
         .unwrap();
-    assert!(
-        c.current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/users/sign_in")
-    );
+    browser.wait_path("/users/sign_in").await;
     browser.shot("sign-in").await;
     c.find(Locator::Css("input[name=username]"))
         .await
@@ -166,10 +160,7 @@ async fn sign_in_browse_models_and_sign_out() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        c.current_url().await.unwrap().path(),
-        "/team/vision/-/ml/models"
-    );
+    browser.wait_path("/team/vision/-/ml/models").await;
     assert_eq!(browser.text("span.who").await, "ana");
     browser.shot("models-index").await;
     assert_eq!(
@@ -218,10 +209,9 @@ async fn sign_in_browse_models_and_sign_out() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        c.current_url().await.unwrap().path(),
-        format!("/team/vision/-/ml/models/{}", model.id)
-    );
+    browser
+        .wait_path(&format!("/team/vision/-/ml/models/{}", model.id))
+        .await;
     browser.shot("model").await;
     assert_eq!(browser.text("section.markdown strong").await, "churn");
     // Nothing in the description ran: the title is still the page's own.
@@ -378,23 +368,10 @@ async fn sign_in_browse_models_and_sign_out() {
         .click()
         .await
         .unwrap();
-    assert!(
-        c.current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/users/sign_in")
-    );
+    browser.wait_path("/users/sign_in").await;
     c.goto(&format!("{}/team/vision/-/ml/models", hangar.url))
         .await
         .unwrap();
-    assert!(
-        c.current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/users/sign_in"),
-        "signed out for good"
-    );
+    browser.wait_path("/users/sign_in").await;
     browser.close().await;
 }
