@@ -2,7 +2,7 @@
 //! CI job that produced it.
 
 use super::PageError;
-use super::chart::metric_chart;
+use super::chart::run_charts;
 use super::format::{When, when};
 use super::models::{Chrome, project};
 use super::session::WebCtx;
@@ -20,7 +20,6 @@ use hangar_core::semver;
 use hangar_store::StoreError;
 use hangar_store::model::{NewModelVersion, Paging, VersionStorage};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
 pub struct PromoteForm {
@@ -164,20 +163,7 @@ async fn render(
         .get_run(grant.project.id, &run_id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let mut by_key: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
-    for point in store.all_metric_histories(&run.info).await? {
-        by_key
-            .entry(point.key)
-            .or_default()
-            .push((point.step, point.value));
-    }
-    let charts = by_key
-        .into_iter()
-        .map(|(key, mut points)| {
-            points.sort_by_key(|(step, _)| *step);
-            metric_chart(&key, &points)
-        })
-        .collect();
+    let charts = run_charts(store.all_metric_histories(&run.info).await?);
     let root = run
         .info
         .artifact_uri

@@ -5,6 +5,25 @@ use plotters::prelude::*;
 /// Points drawn per line at most; a longer history is thinned evenly (first and last kept).
 const MAX_POINTS: usize = 1000;
 
+/// One chart per metric key, by name, from a run's points (as `all_metric_histories` gives
+/// them: by key, then time), each line ordered by step.
+pub fn run_charts(points: Vec<hangar_store::model::Metric>) -> Vec<String> {
+    let mut by_key: std::collections::BTreeMap<String, Vec<(i64, f64)>> = Default::default();
+    for point in points {
+        by_key
+            .entry(point.key)
+            .or_default()
+            .push((point.step, point.value));
+    }
+    by_key
+        .into_iter()
+        .map(|(key, mut line)| {
+            line.sort_by_key(|(step, _)| *step);
+            metric_chart(&key, &line)
+        })
+        .collect()
+}
+
 /// A line chart of one metric over steps, as an `<svg>` element.
 pub fn metric_chart(key: &str, points: &[(i64, f64)]) -> String {
     let finite: Vec<(i64, f64)> = points

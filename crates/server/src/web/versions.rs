@@ -2,7 +2,7 @@
 //! and metric charts, its CI job, and the MLflow snippet that loads it.
 
 use super::PageError;
-use super::chart::metric_chart;
+use super::chart::run_charts;
 use super::format::{When, markdown, when};
 use super::models::{Chrome, project};
 use super::session::WebCtx;
@@ -14,7 +14,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use hangar_core::ci::CiJob;
 use hangar_store::model::{ModelVersion, Package, RegisteredModel};
-use std::collections::BTreeMap;
 
 struct FileRow {
     path: String,
@@ -26,10 +25,6 @@ struct MetricRow {
     key: String,
     value: String,
     step: i64,
-}
-
-struct Chart {
-    svg: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -50,7 +45,7 @@ struct VersionPage {
     run_id: Option<String>,
     params: Vec<(String, String)>,
     metrics: Vec<MetricRow>,
-    charts: Vec<Chart>,
+    charts: Vec<String>,
     job: Option<CiJob>,
 }
 
@@ -125,22 +120,7 @@ pub async fn show(
     };
     let (params, metrics, charts, run_tags) = match &run {
         Some(run) => {
-            let mut by_key: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
-            for point in store.all_metric_histories(&run.info).await? {
-                by_key
-                    .entry(point.key)
-                    .or_default()
-                    .push((point.step, point.value));
-            }
-            let charts = by_key
-                .into_iter()
-                .map(|(key, mut points)| {
-                    points.sort_by_key(|(step, _)| *step);
-                    Chart {
-                        svg: metric_chart(&key, &points),
-                    }
-                })
-                .collect();
+            let charts = run_charts(store.all_metric_histories(&run.info).await?);
             let metrics = run
                 .metrics
                 .iter()
