@@ -162,6 +162,13 @@ pub trait RunRepo {
     -> Result<Vec<Metric>>;
     /// Every point of every metric of the run, by key then time, in one query (charts).
     async fn all_metric_histories(&self, run: &RunInfo) -> Result<Vec<Metric>>;
+    /// One metric's whole history in each of several runs, in one query (the compare chart):
+    /// `(run row id, point)`, by run then step.
+    async fn metric_history_of_runs(
+        &self,
+        runs: &[&RunInfo],
+        key: &str,
+    ) -> Result<Vec<(i64, Metric)>>;
     /// One page of runs of the given experiments.
     async fn search_runs(
         &self,

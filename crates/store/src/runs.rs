@@ -606,6 +606,42 @@ impl RunRepo for SqlStore {
         Ok(points)
     }
 
+    async fn metric_history_of_runs(
+        &self,
+        runs: &[&RunInfo],
+        key: &str,
+    ) -> Result<Vec<(i64, Metric)>, StoreError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql =
+            Sql::new("SELECT run_id, value, is_nan, timestamp, step FROM metrics WHERE key = ");
+        sql.bind_str(key).push(" AND run_id IN (");
+        for (i, run) in runs.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_i64(run.row_id);
+        }
+        sql.push(") ORDER BY run_id, step, timestamp");
+        let mut rows = sql.build().fetch(&self.reader);
+        let mut points = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            let point = Metric {
+                key: key.to_owned(),
+                value: if flag(&row, "is_nan")? {
+                    f64::NAN
+                } else {
+                    row.try_get("value")?
+                },
+                timestamp: row.try_get("timestamp")?,
+                step: row.try_get("step")?,
+            };
+            points.push((row.try_get("run_id")?, point));
+        }
+        Ok(points)
+    }
+
     async fn metric_history(
         &self,
         run: &RunInfo,

@@ -26,6 +26,27 @@ pub fn run_charts(points: Vec<hangar_store::model::Metric>) -> Vec<String> {
 
 /// A line chart of one metric over steps, as an `<svg>` element.
 pub fn metric_chart(key: &str, points: &[(i64, f64)]) -> String {
+    compare_chart(key, &[(String::new(), points.to_vec())])
+}
+
+/// One metric over steps in several runs: a line per run, named in a legend.
+pub fn compare_chart(key: &str, lines: &[(String, Vec<(i64, f64)>)]) -> String {
+    let thinned: Vec<(&str, Vec<(i64, f64)>)> = lines
+        .iter()
+        .map(|(name, points)| (name.as_str(), thin(points)))
+        .collect();
+    let mut svg = String::new();
+    match draw(&mut svg, key, &thinned) {
+        Ok(()) => svg,
+        Err(e) => {
+            tracing::warn!(metric = key, error = %e, "could not draw a chart");
+            String::new()
+        }
+    }
+}
+
+/// The finite points, at most [`MAX_POINTS`] of them, evenly spaced, the last one kept.
+fn thin(points: &[(i64, f64)]) -> Vec<(i64, f64)> {
     let finite: Vec<(i64, f64)> = points
         .iter()
         .copied()
@@ -38,31 +59,26 @@ pub fn metric_chart(key: &str, points: &[(i64, f64)]) -> String {
     {
         shown.push(*last);
     }
-    let mut svg = String::new();
-    let drawn = draw(&mut svg, key, &shown);
-    match drawn {
-        Ok(()) => svg,
-        Err(e) => {
-            tracing::warn!(metric = key, error = %e, "could not draw a chart");
-            String::new()
-        }
-    }
+    shown
 }
 
 fn draw(
     svg: &mut String,
     key: &str,
-    points: &[(i64, f64)],
+    lines: &[(&str, Vec<(i64, f64)>)],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (x0, x1) = match (points.first(), points.last()) {
-        (Some(a), Some(b)) => (a.0.min(b.0), a.0.max(b.0).max(a.0 + 1)),
-        _ => (0, 1),
+    let all = || lines.iter().flat_map(|(_, points)| points.iter());
+    let (x0, x1) = all().fold((i64::MAX, i64::MIN), |(lo, hi), (x, _)| {
+        (lo.min(*x), hi.max(*x))
+    });
+    let (x0, x1) = if x0 > x1 {
+        (0, 1)
+    } else {
+        (x0, x1.max(x0 + 1))
     };
-    let (mut y0, mut y1) = points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v)| {
-            (lo.min(*v), hi.max(*v))
-        });
+    let (mut y0, mut y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v)| {
+        (lo.min(*v), hi.max(*v))
+    });
     if !y0.is_finite() {
         (y0, y1) = (0.0, 1.0);
     }
@@ -83,10 +99,31 @@ fn draw(
         .x_desc("step")
         .light_line_style(RGBColor(235, 238, 241))
         .draw()?;
-    chart.draw_series(LineSeries::new(
-        points.iter().copied(),
-        RGBColor(11, 87, 208).stroke_width(2),
-    ))?;
+    let named = lines.iter().any(|(name, _)| !name.is_empty());
+    for (i, (name, points)) in lines.iter().enumerate() {
+        let color = if i == 0 {
+            RGBColor(11, 87, 208)
+        } else {
+            let (r, g, b) = Palette99::pick(i).to_rgba().rgb();
+            RGBColor(r, g, b)
+        };
+        let series = chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            color.stroke_width(2),
+        ))?;
+        if named {
+            series.label(*name).legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+        }
+    }
+    if named {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(208, 215, 222))
+            .draw()?;
+    }
     root.present()?;
     Ok(())
 }
@@ -103,5 +140,26 @@ mod tests {
         assert!(svg.contains("loss &lt;&amp;&gt;"), "the name is escaped");
         assert!(svg.len() < 200_000, "{} bytes", svg.len());
         assert!(!metric_chart("nan", &[(0, f64::NAN)]).is_empty());
+    }
+
+    #[test]
+    fn a_compare_chart_draws_a_named_line_per_run() {
+        let lines = vec![
+            ("run <a>".to_owned(), vec![(0, 1.0), (1, 0.5)]),
+            ("run b".to_owned(), vec![(0, 2.0), (5, 0.1)]),
+        ];
+        let svg = compare_chart("loss", &lines);
+        assert!(
+            svg.contains("run &lt;a&gt;") && svg.contains("run b"),
+            "a legend"
+        );
+        let (r, g, b) = Palette99::pick(1).to_rgba().rgb();
+        let second = format!("#{r:02X}{g:02X}{b:02X}");
+        assert!(svg.contains("#0B57D0"), "the first run's line");
+        assert_eq!(
+            svg.matches(&second).count(),
+            2,
+            "the second run's line and legend mark"
+        );
     }
 }

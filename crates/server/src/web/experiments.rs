@@ -1,6 +1,7 @@
 //! Experiments: the project's experiments, and one experiment's runs as a table — status,
-//! start, duration, and params and latest metrics as columns — filtered with MLflow's
-//! grammar, sorted by any column MLflow sorts by, and downloadable as CSV.
+//! start, duration, and the params and latest metrics the user chooses as columns —
+//! filtered with MLflow's grammar, sorted by any column MLflow sorts by, downloadable as
+//! CSV, and a chart comparing one metric across the runs the user ticks.
 
 use super::PageError;
 use super::format::{When, when};
@@ -8,16 +9,17 @@ use super::models::{Chrome, project};
 use super::session::WebCtx;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, RawQuery};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_store::model::{Experiment, Paging, Run, ViewType};
-use serde::Deserialize;
 use std::collections::BTreeSet;
 
 /// Runs shown (and exported) at most.
 const MAX_RUNS: i64 = 500;
+/// Runs drawn in the compare chart at most (without a choice, the first ones shown).
+const MAX_COMPARED: usize = 10;
 
 struct ExperimentRow {
     iid: i64,
@@ -73,6 +75,15 @@ struct RunRow {
     duration: String,
     params: Vec<String>,
     metrics: Vec<String>,
+    /// Ticked for the compare chart.
+    compared: bool,
+}
+
+/// A param or metric key the table can show, and whether it does.
+struct Column {
+    /// `params.<key>` or `metrics.<key>`, as in MLflow's filter grammar.
+    id: String,
+    shown: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -85,15 +96,61 @@ struct ExperimentPage {
     error: Option<String>,
     param_keys: Vec<String>,
     metric_keys: Vec<String>,
+    /// Every param, then every metric, for the column chooser.
+    columns: Vec<Column>,
     runs: Vec<RunRow>,
     csv_query: String,
+    /// Every metric key of the shown runs, for the compare chart's choice.
+    all_metric_keys: Vec<String>,
+    compare: String,
+    compare_chart: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+/// The page's query: `column`, `run` may repeat (one per ticked box), which a plain
+/// `Query<T>` cannot take.
+#[derive(Default)]
 pub struct RunsQuery {
-    filter: Option<String>,
-    order_by: Option<String>,
+    filter: String,
+    order_by: String,
     format: Option<String>,
+    /// Chosen columns (`params.x`, `metrics.y`); none chosen shows them all.
+    columns: Vec<String>,
+    /// Runs (by iid) ticked for the compare chart.
+    runs: Vec<i64>,
+    /// The metric the compare chart draws.
+    compare: String,
+}
+
+impl RunsQuery {
+    fn parse(raw: Option<&str>) -> RunsQuery {
+        let mut query = RunsQuery::default();
+        for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            match &*name {
+                "filter" => query.filter = value.into_owned(),
+                "order_by" => query.order_by = value.into_owned(),
+                "format" => query.format = Some(value.into_owned()),
+                "column" => query.columns.push(value.into_owned()),
+                "run" => query.runs.extend(value.parse::<i64>().ok()),
+                "compare" => query.compare = value.into_owned(),
+                _ => {}
+            }
+        }
+        query
+    }
+
+    /// The query that shows the same table (filter, order, columns), plus `extra`.
+    fn same_table(&self, extra: &[(&str, &str)]) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        out.append_pair("filter", &self.filter)
+            .append_pair("order_by", &self.order_by);
+        for column in &self.columns {
+            out.append_pair("column", column);
+        }
+        for (name, value) in extra {
+            out.append_pair(name, value);
+        }
+        out.finish()
+    }
 }
 
 fn duration(run: &Run) -> String {
@@ -108,8 +165,8 @@ fn duration(run: &Run) -> String {
     }
 }
 
-/// The columns: every param and metric key any shown run has, by name.
-fn columns(runs: &[Run]) -> (Vec<String>, Vec<String>) {
+/// Every param and metric key any shown run has, by name.
+fn keys(runs: &[Run]) -> (Vec<String>, Vec<String>) {
     let params: BTreeSet<&String> = runs
         .iter()
         .flat_map(|r| r.params.iter().map(|(k, _)| k))
@@ -163,11 +220,44 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// The runs ticked for comparison (or the first ones shown), each with its metric's history
+/// as one line; all histories come from one query.
+async fn compare_chart(
+    ctx: &WebCtx,
+    runs: &[Run],
+    ticked: &[i64],
+    key: &str,
+) -> Result<String, PageError> {
+    let chosen: Vec<&Run> = if ticked.is_empty() {
+        runs.iter().take(MAX_COMPARED).collect()
+    } else {
+        runs.iter()
+            .filter(|r| ticked.contains(&r.info.iid))
+            .take(MAX_COMPARED)
+            .collect()
+    };
+    let infos: Vec<_> = chosen.iter().map(|r| &r.info).collect();
+    let points = ctx.state.store.metric_history_of_runs(&infos, key).await?;
+    let lines: Vec<(String, Vec<(i64, f64)>)> = chosen
+        .iter()
+        .map(|run| {
+            let line = points
+                .iter()
+                .filter(|(row, _)| *row == run.info.row_id)
+                .map(|(_, m)| (m.step, m.value))
+                .collect();
+            (format!("{} #{}", run.info.name, run.info.iid), line)
+        })
+        .collect();
+    Ok(super::chart::compare_chart(key, &lines))
+}
+
 pub async fn show(
     ctx: WebCtx,
     Path((namespace, path, iid)): Path<(String, String, String)>,
-    Query(query): Query<RunsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    let query = RunsQuery::parse(raw.as_deref());
     let grant = project(&ctx, &namespace, &path).await?;
     let iid: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
     let store = &ctx.state.store;
@@ -175,8 +265,8 @@ pub async fn show(
         .get_experiment(grant.project.id, iid)
         .await?
         .ok_or(PageError::NotFound)?;
-    let filter = query.filter.clone().unwrap_or_default();
-    let order_by = query.order_by.clone().unwrap_or_default();
+    let filter = query.filter.clone();
+    let order_by = query.order_by.clone();
     // A bad filter is shown to the user, with the runs unfiltered.
     let parsed = parse_filter(SearchKind::Runs, &filter).and_then(|clauses| {
         let orders: Vec<String> = Some(order_by.clone())
@@ -202,7 +292,20 @@ pub async fn show(
             },
         )
         .await?;
-    let (param_keys, metric_keys) = columns(&runs);
+    let (all_params, all_metrics) = keys(&runs);
+    let shown = |prefix: &str, key: &String| {
+        query.columns.is_empty() || query.columns.contains(&format!("{prefix}.{key}"))
+    };
+    let param_keys: Vec<String> = all_params
+        .iter()
+        .filter(|k| shown("params", k))
+        .cloned()
+        .collect();
+    let metric_keys: Vec<String> = all_metrics
+        .iter()
+        .filter(|k| shown("metrics", k))
+        .cloned()
+        .collect();
     if query.format.as_deref() == Some("csv") {
         let mut csv = String::from("run_id,name,status,start_time,duration");
         for key in param_keys
@@ -256,14 +359,24 @@ pub async fn show(
                 duration: duration(run),
                 params,
                 metrics,
+                compared: query.runs.contains(&run.info.iid),
             }
         })
         .collect();
-    let csv_query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("filter", &filter)
-        .append_pair("order_by", &order_by)
-        .append_pair("format", "csv")
-        .finish();
+    let compare_chart = if all_metrics.contains(&query.compare) {
+        Some(compare_chart(&ctx, &runs, &query.runs, &query.compare).await?)
+    } else {
+        None
+    };
+    let columns = all_params
+        .iter()
+        .map(|k| ("params", k))
+        .chain(all_metrics.iter().map(|k| ("metrics", k)))
+        .map(|(prefix, key)| Column {
+            id: format!("{prefix}.{key}"),
+            shown: shown(prefix, key),
+        })
+        .collect();
     Ok(ExperimentPage {
         chrome: Chrome::new(&ctx, &grant),
         experiment,
@@ -272,8 +385,12 @@ pub async fn show(
         error,
         param_keys,
         metric_keys,
+        columns,
         runs: rows,
-        csv_query,
+        csv_query: query.same_table(&[("format", "csv")]),
+        all_metric_keys: all_metrics,
+        compare: query.compare.clone(),
+        compare_chart,
     }
     .into_response())
 }

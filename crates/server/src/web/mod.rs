@@ -11,6 +11,8 @@ pub mod model_forms;
 pub mod models;
 pub mod projects;
 pub mod session;
+pub mod settings;
+pub mod tokens;
 pub mod version_forms;
 pub mod versions;
 
@@ -86,6 +88,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/{namespace}/{project}/-/ml/candidates/{iid}/files/{*path}",
             get(candidates::download),
+        )
+        .route("/{namespace}/{project}/-/settings", get(settings::show))
+        .route(
+            "/-/user_settings/personal_access_tokens",
+            get(tokens::personal),
         )
         .route("/", get(projects::index))
         .route("/-/static/app.css", get(stylesheet))

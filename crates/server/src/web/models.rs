@@ -42,6 +42,8 @@ pub struct Chrome {
     pub project: Project,
     /// Whether the caller may change the registry: the pages show write actions only then.
     pub can_write: bool,
+    /// Whether the caller may change the project's settings (maintainers).
+    pub can_maintain: bool,
 }
 
 impl Chrome {
@@ -51,6 +53,7 @@ impl Chrome {
             csrf_token: ctx.csrf_token.clone(),
             project: grant.project.clone(),
             can_write: grant.require(&ctx.caller, Action::WriteRegistry).is_ok(),
+            can_maintain: grant.require(&ctx.caller, Action::Maintain).is_ok(),
         }
     }
 
@@ -64,6 +67,13 @@ impl Chrome {
     pub fn candidates_path(&self) -> String {
         format!(
             "/{}/{}/-/ml/candidates",
+            self.project.namespace, self.project.path
+        )
+    }
+
+    pub fn settings_path(&self) -> String {
+        format!(
+            "/{}/{}/-/settings",
             self.project.namespace, self.project.path
         )
     }

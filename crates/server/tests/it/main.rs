@@ -10,3 +10,5 @@ mod store;
 mod support;
 mod v4;
 mod web;
+mod web_experiments;
+mod web_settings;

@@ -11,7 +11,7 @@ use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn page(
+pub(crate) async fn page(
     app: &TestApp,
     method: Method,
     uri: &str,
@@ -38,7 +38,7 @@ async fn page(
 }
 
 /// Signs `username` in; returns the cookie to send back.
-async fn sign_in(app: &TestApp, username: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, username: &str) -> String {
     let form = format!("username={username}&password=correct+horse+battery&redirect_to=%2F");
     let (status, headers, _) =
         page(app, Method::POST, "/users/sign_in", None, Some(&form), &[]).await;
@@ -47,7 +47,7 @@ async fn sign_in(app: &TestApp, username: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn person(app: &TestApp, username: &str) -> hangar_store::model::User {
+pub(crate) async fn person(app: &TestApp, username: &str) -> hangar_store::model::User {
     app.store
         .create_user(NewUser {
             username: username.into(),
@@ -60,7 +60,7 @@ async fn person(app: &TestApp, username: &str) -> hangar_store::model::User {
         .unwrap()
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let field = "name=\"authenticity_token\" value=\"";
     let at = html.find(field).expect("a CSRF field") + field.len();
     html[at..at + 32].to_owned()

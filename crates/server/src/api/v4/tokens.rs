@@ -145,7 +145,8 @@ pub async fn get_own_token(ctx: Ctx) -> ApiResult<Json<Value>> {
     Ok(Json(token_json(token, None)))
 }
 
-pub async fn revoke_own_token(ctx: Ctx) -> ApiResult<Json<Value>> {
+/// GitLab answers a revocation with 204 and no body; so does Hangar.
+pub async fn revoke_own_token(ctx: Ctx) -> ApiResult<StatusCode> {
     ctx.caller.require_user()?;
     let token = ctx
         .caller
@@ -153,13 +154,7 @@ pub async fn revoke_own_token(ctx: Ctx) -> ApiResult<Json<Value>> {
         .clone()
         .ok_or_else(|| ApiError::not_found("Token"))?;
     ctx.state.store.revoke_token(token.id).await?;
-    Ok(Json(token_json(
-        &Token {
-            revoked: true,
-            ..token
-        },
-        None,
-    )))
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn get_personal_token(ctx: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
@@ -170,17 +165,11 @@ pub async fn get_personal_token(ctx: Ctx, ApiPath(id): ApiPath<String>) -> ApiRe
 pub async fn revoke_personal_token(
     ctx: Ctx,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<StatusCode> {
     ctx.caller.require_write_scope()?;
     let token = own_token(&ctx, &id).await?;
     ctx.state.store.revoke_token(token.id).await?;
-    Ok(Json(token_json(
-        &Token {
-            revoked: true,
-            ..token
-        },
-        None,
-    )))
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list_project_tokens(
@@ -256,16 +245,9 @@ pub async fn get_project_token(
 pub async fn revoke_project_token(
     ctx: Ctx,
     ApiPath((project, id)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<StatusCode> {
     let grant = ctx.project(&project, Action::Maintain).await?;
     let token = project_token(&ctx, grant.project.id, &id).await?;
-    let role = ctx.state.store.project_token_role(&token).await?;
     ctx.state.store.revoke_token(token.id).await?;
-    Ok(Json(token_json(
-        &Token {
-            revoked: true,
-            ..token
-        },
-        role,
-    )))
+    Ok(StatusCode::NO_CONTENT)
 }
