@@ -20,31 +20,73 @@ function send(method, url, body, onProgress) {
   });
 }
 
+// The chosen files of a form and its subfolder, or an error message.
+function chosenFiles(form) {
+  const files = Array.from(form.querySelector("input[type=file]").files);
+  const folder = form.querySelector("input[name=subfolder]").value.trim().replace(/^\/+|\/+$/g, "");
+  if (/\s/.test(folder)) throw new Error("The subfolder may not contain spaces.");
+  return { files, folder };
+}
+
+// PUTs each file to `target/<folder>/<name>` (the package API), one after the other,
+// moving the form's progress bar; rejects on the first failure.
+async function uploadAll(form, target, files, folder) {
+  const bar = form.querySelector("progress");
+  const status = form.querySelector(".status");
+  const total = files.reduce((n, f) => n + f.size, 0) || 1;
+  let done = 0;
+  bar.hidden = false;
+  for (const file of files) {
+    const path = (folder ? folder + "/" : "") + file.name;
+    const url = target + "/" + path.split("/").map(encodeURIComponent).join("/");
+    status.textContent = "Uploading " + path + "…";
+    await send("PUT", url, file, (loaded) => { bar.value = (done + loaded) / total; });
+    done += file.size;
+    bar.value = done / total;
+  }
+  status.textContent = "Uploaded " + files.length + " file(s).";
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const zone = document.querySelector("form.upload");
   if (zone) {
     zone.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const files = Array.from(zone.querySelector("input[type=file]").files);
-      const folder = zone.querySelector("input[name=subfolder]").value.trim().replace(/^\/+|\/+$/g, "");
-      const bar = zone.querySelector("progress");
       const status = zone.querySelector(".status");
-      if (!files.length) { status.textContent = "Choose one or more files first."; return; }
-      if (/\s/.test(folder)) { status.textContent = "The subfolder may not contain spaces."; return; }
-      const total = files.reduce((n, f) => n + f.size, 0) || 1;
-      let done = 0;
-      bar.hidden = false;
       try {
-        for (const file of files) {
-          const path = (folder ? folder + "/" : "") + file.name;
-          const url = zone.dataset.target + "/" + path.split("/").map(encodeURIComponent).join("/");
-          status.textContent = "Uploading " + path + "…";
-          await send("PUT", url, file, (loaded) => { bar.value = (done + loaded) / total; });
-          done += file.size;
-          bar.value = done / total;
-        }
-        status.textContent = "Uploaded " + files.length + " file(s).";
+        const { files, folder } = chosenFiles(zone);
+        if (!files.length) { status.textContent = "Choose one or more files first."; return; }
+        await uploadAll(zone, zone.dataset.target, files, folder);
         window.location.reload();
+      } catch (e) {
+        status.textContent = "Upload failed: " + e.message;
+      }
+    });
+  }
+  // The new-version form: with files chosen, create the version (the form's own post, whose
+  // answer redirects to the new version's page), then upload the files into its package.
+  const newVersion = document.querySelector("form[data-upload]");
+  if (newVersion) {
+    newVersion.addEventListener("submit", async (event) => {
+      const status = newVersion.querySelector(".status");
+      let chosen;
+      try { chosen = chosenFiles(newVersion); } catch (e) { event.preventDefault(); status.textContent = e.message; return; }
+      if (!chosen.files.length) return;
+      event.preventDefault();
+      const body = new URLSearchParams();
+      for (const [name, value] of new FormData(newVersion)) if (typeof value === "string") body.append(name, value);
+      status.textContent = "Creating the version…";
+      try {
+        const answer = await fetch(newVersion.action, { method: "POST", body, credentials: "same-origin" });
+        if (!answer.redirected || !answer.ok) {
+          const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+          const why = page.querySelector(".error") || page.querySelector("main");
+          status.textContent = why ? why.textContent.trim() : answer.status + " " + answer.statusText;
+          return;
+        }
+        const versionId = new URL(answer.url).pathname.split("/").pop();
+        await uploadAll(newVersion, newVersion.dataset.upload + "/" + versionId + "/files", chosen.files, chosen.folder);
+        window.location.assign(answer.url);
       } catch (e) {
         status.textContent = "Upload failed: " + e.message;
       }

@@ -166,6 +166,79 @@ impl Browser {
         panic!("the browser never reached …{suffix}");
     }
 
+    /// Types `text` into the first element matching `css`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    pub async fn click_link(&self, text: &str) {
+        self.client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Chooses the option of value `value` in the `<select>` matching `css`.
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    /// Signs in through the form and waits to be back on `back`.
+    pub async fn sign_in(&self, base: &str, username: &str, back: &str) {
+        self.client
+            .goto(&format!("{base}/users/sign_in?redirect_to={back}"))
+            .await
+            .unwrap();
+        self.fill("input[name=username]", username).await;
+        self.fill("input[name=password]", "correct horse battery")
+            .await;
+        self.click("button[type=submit]").await;
+        self.wait_path(back).await;
+    }
+
+    /// Signs out with the header's button.
+    pub async fn sign_out(&self) {
+        self.click("form[action='/users/sign_out'] button").await;
+        self.wait_path("/users/sign_in").await;
+    }
+
+    /// Runs `fetch` in the page and returns the status (cookies left out when `token` is set).
+    pub async fn fetch_status(&self, url: &str, token: Option<&str>) -> u64 {
+        let script = "const [url, token] = arguments;
+            const init = token ? {credentials: 'omit', headers: {'PRIVATE-TOKEN': token}} : {};
+            return fetch(url, init).then(r => r.status)";
+        self.client
+            .execute(
+                script,
+                vec![serde_json::json!(url), serde_json::json!(token)],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap()
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();

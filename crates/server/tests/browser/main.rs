@@ -7,4 +7,6 @@
 //! command sets it), which makes a missing browser a failure.
 
 mod browser;
+mod mlflow_charts;
 mod pages;
+mod settings;
