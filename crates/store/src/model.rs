@@ -188,6 +188,20 @@ pub struct Page<T> {
     pub total: i64,
 }
 
+/// How the models index orders a project's models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModelOrder {
+    /// Newest first, as GitLab's index.
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    NameAsc,
+    NameDesc,
+    /// Models whose latest version (highest semver) was created most recently first; models
+    /// without versions last.
+    LatestVersionDesc,
+}
+
 /// Offset and size of a page.
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {

@@ -388,6 +388,7 @@ impl RegisteredModelRepo for SqlStore {
         &self,
         project_id: i64,
         search: Option<&str>,
+        order: ModelOrder,
         paging: Paging,
     ) -> Result<Page<RegisteredModel>, StoreError> {
         let pattern = search.map(|s| format!("%{}%", escape_like(s)));
@@ -405,10 +406,20 @@ impl RegisteredModelRepo for SqlStore {
                     .push(") ESCAPE '\\'");
             }
         }
-        sql.push(" ORDER BY m.name ASC, m.id ASC LIMIT ")
-            .bind_i64(paging.limit)
-            .push(" OFFSET ")
-            .bind_i64(paging.offset);
+        sql.push(match order {
+            ModelOrder::CreatedDesc => " ORDER BY m.creation_time DESC, m.id DESC",
+            ModelOrder::CreatedAsc => " ORDER BY m.creation_time ASC, m.id ASC",
+            ModelOrder::NameAsc => " ORDER BY m.name ASC, m.id ASC",
+            ModelOrder::NameDesc => " ORDER BY m.name DESC, m.id DESC",
+            ModelOrder::LatestVersionDesc => {
+                " ORDER BY (SELECT l.creation_time FROM model_versions l \
+                 WHERE l.id = m.latest_version_id) DESC NULLS LAST, m.id DESC"
+            }
+        })
+        .push(" LIMIT ")
+        .bind_i64(paging.limit)
+        .push(" OFFSET ")
+        .bind_i64(paging.offset);
         let total: i64 = count.build().fetch_one(&self.reader).await?.try_get(0)?;
         Ok(Page {
             items: self.load_models(&sql).await?,

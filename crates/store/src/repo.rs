@@ -216,11 +216,13 @@ pub trait RegisteredModelRepo {
         name: &str,
         description: &str,
     ) -> Result<RegisteredModel>;
-    /// A page of the project's models by name, optionally those whose name contains `search`.
+    /// A page of the project's models in `order`, optionally those whose name contains
+    /// `search`.
     async fn list_registered_models(
         &self,
         project_id: i64,
         search: Option<&str>,
+        order: ModelOrder,
         paging: Paging,
     ) -> Result<Page<RegisteredModel>>;
     async fn get_registered_model_by_id(

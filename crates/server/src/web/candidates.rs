@@ -182,6 +182,7 @@ async fn render(
             .list_registered_models(
                 grant.project.id,
                 None,
+                hangar_store::model::ModelOrder::NameAsc,
                 Paging {
                     offset: 0,
                     limit: 1000,

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use hangar_core::access::Action;
 use hangar_core::ci::CiJob;
-use hangar_store::model::{ModelVersion, Paging, Project};
+use hangar_store::model::{ModelOrder, ModelVersion, Paging, Project};
 use serde::Deserialize;
 
 const PER_PAGE: i64 = 20;
@@ -101,6 +101,9 @@ struct ModelsPage {
     chrome: Chrome,
     models: Vec<ModelRow>,
     search: String,
+    /// The chosen `sort` value (an unknown one falls back to the default, newest first).
+    sort: &'static str,
+    sorts: &'static [(&'static str, &'static str, ModelOrder)],
     page: i64,
     pages: i64,
     total: i64,
@@ -111,7 +114,21 @@ struct ModelsPage {
 pub struct IndexQuery {
     search: Option<String>,
     page: Option<i64>,
+    sort: Option<String>,
 }
+
+/// The index's orders: the `sort` value, its label, and the store's order.
+const SORTS: [(&str, &str, ModelOrder); 5] = [
+    ("created_desc", "Newest", ModelOrder::CreatedDesc),
+    ("created_asc", "Oldest", ModelOrder::CreatedAsc),
+    ("name_asc", "Name, A–Z", ModelOrder::NameAsc),
+    ("name_desc", "Name, Z–A", ModelOrder::NameDesc),
+    (
+        "latest_version_desc",
+        "Latest version, newest first",
+        ModelOrder::LatestVersionDesc,
+    ),
+];
 
 pub async fn index(
     ctx: WebCtx,
@@ -122,12 +139,18 @@ pub async fn index(
     let grant = project(&ctx, &namespace, &path).await?;
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let search = query.search.unwrap_or_default().trim().to_owned();
+    let (sort, _, order) = SORTS
+        .iter()
+        .find(|(value, _, _)| Some(*value) == query.sort.as_deref())
+        .copied()
+        .unwrap_or(SORTS[0]);
     let result = ctx
         .state
         .store
         .list_registered_models(
             grant.project.id,
             Some(search.as_str()).filter(|s| !s.is_empty()),
+            order,
             Paging {
                 offset: (page - 1) * PER_PAGE,
                 limit: PER_PAGE,
@@ -153,6 +176,8 @@ pub async fn index(
         pages: ((result.total + PER_PAGE - 1) / PER_PAGE).max(1),
         page,
         search,
+        sort,
+        sorts: &SORTS,
         chrome: Chrome::new(&ctx, &grant),
     })
 }

@@ -11,4 +11,5 @@ mod support;
 mod v4;
 mod web;
 mod web_experiments;
+mod web_models;
 mod web_settings;

@@ -210,7 +210,7 @@ async fn registry_pages_follow_visibility_and_sanitise_markdown() {
         let (_, _, filtered) = page(&app, Method::GET, &format!("{index}?search=chu"), Some(&mia), None, &[]).await;
         assert!(filtered.contains(">churn</a>") && !filtered.contains(">other</a>"));
 
-        let model_id = html.split("/-/ml/models/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let model_id = filtered.split("/-/ml/models/").nth(1).unwrap().split('"').next().unwrap().to_owned();
         let (status, _, model) = page(&app, Method::GET, &format!("{index}/{model_id}"), Some(&mia), None, &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert!(model.contains("<strong>Churn</strong>"), "markdown is rendered");
@@ -812,7 +812,8 @@ async fn a_candidate_is_promoted_to_a_version_once() {
         let session = sign_in(&app, "owner").await;
         let (_, _, html) = page(&app, Method::GET, &candidate, Some(&session), None, &[]).await;
         assert!(
-            html.contains("Promote to model version") && html.contains("<option>churn</option>")
+            html.contains("Promote to model version")
+                && html.contains("<option value=\"churn\">churn</option>")
         );
         let csrf = csrf_of(&html);
         let (status, _, html) = page(

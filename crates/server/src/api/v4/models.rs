@@ -158,7 +158,12 @@ pub async fn list_models(
     let result = ctx
         .state
         .store
-        .list_registered_models(grant.project.id, search.as_deref(), page.paging())
+        .list_registered_models(
+            grant.project.id,
+            search.as_deref(),
+            hangar_store::model::ModelOrder::NameAsc,
+            page.paging(),
+        )
         .await?;
     let items = models_json(&ctx, &grant, &result.items).await?;
     Ok(paginated(items, result.total, page, &ctx.base, &ctx.uri))
