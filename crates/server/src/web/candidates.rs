@@ -135,6 +135,8 @@ struct CandidatePage {
     /// Models to promote the run into (reporters only), and the version it already is.
     models: Vec<String>,
     promoted: bool,
+    /// Marked deleted (MLflow's lifecycle stage).
+    deleted: bool,
     error: Option<String>,
 }
 
@@ -204,6 +206,7 @@ async fn render(
     Ok(CandidatePage {
         models,
         promoted,
+        deleted: run.info.lifecycle_stage == hangar_store::model::LifecycleStage::Deleted,
         error,
         chrome,
         iid,
@@ -252,4 +255,63 @@ pub async fn download(
         .await?
         .ok_or(PageError::NotFound)?;
     super::versions::serve_file(&ctx, grant.project.id, &package.root, &file, &headers).await
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    authenticity_token: String,
+}
+
+/// Deletes a candidate as MLflow's `delete_run` does (it can be restored through the MLflow
+/// API); a version's run is refused: delete the version instead.
+pub async fn delete(
+    ctx: WebCtx,
+    Path((namespace, path, iid)): Path<(String, String, String)>,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, PageError> {
+    let grant = project(&ctx, &namespace, &path).await?;
+    grant
+        .require(&ctx.caller, Action::WriteRegistry)
+        .map_err(|_| PageError::Forbidden)?;
+    ctx.check_csrf(&form.authenticity_token)?;
+    let iid: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
+    let store = &ctx.state.store;
+    let run_id = store
+        .run_uuid_by_iid(grant.project.id, iid)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let run = store
+        .get_run_info(grant.project.id, &run_id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let promoted = store
+        .candidate_package(grant.project.id, iid, false)
+        .await?
+        .is_some_and(|p| p.model_version_id.is_some());
+    if promoted {
+        return Err(PageError::Invalid(
+            "This candidate is a model version's run: delete the version instead.".into(),
+        ));
+    }
+    store
+        .set_run_stage(&run, hangar_store::model::LifecycleStage::Deleted)
+        .await?;
+    crate::audit::record(
+        &ctx.state,
+        grant.project.id,
+        &ctx.caller,
+        "candidate_deleted",
+        "run",
+        run.run_uuid.clone(),
+        serde_json::json!({"iid": iid}),
+    )
+    .await;
+    let chrome = Chrome::new(&ctx, &grant);
+    Ok(Redirect::to(&format!(
+        "{}/{}",
+        chrome.experiments_path(),
+        run.experiment_iid
+    ))
+    .into_response())
 }

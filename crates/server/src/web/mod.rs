@@ -82,6 +82,14 @@ pub fn router() -> Router<AppState> {
             get(candidates::show),
         )
         .route(
+            "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}/description",
+            axum::routing::post(version_forms::update_description),
+        )
+        .route(
+            "/{namespace}/{project}/-/ml/candidates/{iid}/delete",
+            axum::routing::post(candidates::delete),
+        )
+        .route(
             "/{namespace}/{project}/-/ml/candidates/{iid}/promote",
             axum::routing::post(candidates::promote),
         )

@@ -232,3 +232,54 @@ pub async fn delete(
     let chrome = Chrome::new(&ctx, &grant);
     Ok(Redirect::to(&format!("{}/{}", chrome.models_path(), model.id)).into_response())
 }
+
+#[derive(Deserialize)]
+pub struct DescriptionForm {
+    #[serde(default)]
+    authenticity_token: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// Edits a version's description (its card), as MLflow's `update_model_version` does.
+pub async fn update_description(
+    ctx: WebCtx,
+    Path((namespace, path, model_id, version_id)): Path<(String, String, String, String)>,
+    Form(form): Form<DescriptionForm>,
+) -> Result<Response, PageError> {
+    let (grant, model) = writable_model(&ctx, &namespace, &path, &model_id).await?;
+    ctx.check_csrf(&form.authenticity_token)?;
+    if form.description.chars().count() > registry::MAX_DESCRIPTION_LEN {
+        return Err(PageError::Invalid(format!(
+            "The description is too long (at most {} characters).",
+            registry::MAX_DESCRIPTION_LEN
+        )));
+    }
+    let id: i64 = version_id.parse().map_err(|_| PageError::NotFound)?;
+    let store = &ctx.state.store;
+    let version = store
+        .get_model_version_by_id(model.id, id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    store
+        .update_model_version(&version, &form.description)
+        .await?;
+    crate::audit::record(
+        &ctx.state,
+        grant.project.id,
+        &ctx.caller,
+        "model_version_updated",
+        "model_version",
+        format!("{}/{}", model.name, version.semver),
+        json!({"description": form.description}),
+    )
+    .await;
+    let chrome = Chrome::new(&ctx, &grant);
+    Ok(Redirect::to(&format!(
+        "{}/{}/versions/{}",
+        chrome.models_path(),
+        model.id,
+        version.id
+    ))
+    .into_response())
+}

@@ -41,6 +41,8 @@ struct VersionPage {
     author: String,
     created: When,
     description_html: String,
+    /// The markdown itself, for the edit form.
+    description: String,
     files: Vec<FileRow>,
     run_id: Option<String>,
     params: Vec<(String, String)>,
@@ -148,6 +150,7 @@ pub async fn show(
         author: version.user_id.clone(),
         created: when(version.creation_time),
         description_html: markdown(&version.description),
+        description: version.description.clone(),
         files: files
             .iter()
             .map(|f| FileRow {

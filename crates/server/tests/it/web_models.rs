@@ -5,7 +5,7 @@ use crate::support::{mlflow, on_each_backend};
 use crate::web::{page, sign_in};
 use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Visibility};
-use hangar_store::UserRepo;
+use hangar_store::{ModelVersionRepo, RegisteredModelRepo, RunRepo, UserRepo};
 use serde_json::json;
 
 /// The model names in the order the index lists them.
@@ -107,6 +107,154 @@ async fn models_index_sorts_by_creation_name_and_latest_version() {
             ["alpha", "beta", "gamma"]
         );
         assert_eq!(names(&index("?sort=name_desc&search=mm").await), ["gamma"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn version_description_edits_and_candidate_deletes_need_a_reporter_and_the_csrf_token() {
+    on_each_backend(|app| async move {
+        let (owner, token) = app.user("owner", false).await;
+        let (guest, _) = app.user("gwen", false).await;
+        for user in [&owner, &guest] {
+            app.store
+                .set_password(user.id, &hangar_core::password::hash("correct horse battery").unwrap())
+                .await
+                .unwrap();
+        }
+        let project = app
+            .project("team/zoo", &owner, Visibility::Private, RegistryAccess::Enabled)
+            .await;
+        app.member(&project, &guest, hangar_core::access::Role::Guest).await;
+        let p = project.id;
+        let post = |endpoint: &'static str, body: serde_json::Value| {
+            let (app, token) = (&app, &token);
+            async move {
+                let (status, answer) =
+                    app.call(Method::POST, &mlflow(p, endpoint), Some(token), Some(body)).await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                answer
+            }
+        };
+        let model = post("registered-models/create", json!({"name": "owl"})).await;
+        let version = post("model-versions/create", json!({"name": "owl", "source": "s3://b/o"})).await;
+        let version_run = version["model_version"]["run_id"].as_str().unwrap().to_owned();
+        let run = post("runs/create", json!({"experiment_id": "0", "run_name": "scratch"})).await;
+        let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+        let iid_of = |run_id: String| {
+            let app = &app;
+            async move { app.store.get_run_info(p, &run_id).await.unwrap().unwrap().iid }
+        };
+        let (scratch, versioned) = (iid_of(run_id.clone()).await, iid_of(version_run).await);
+        let model_id = app
+            .store
+            .get_registered_model(p, "owl")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        assert_eq!(model["registered_model"]["name"], "owl");
+        let version_id = app
+            .store
+            .get_model_version(p, "owl", &hangar_core::registry::VersionRef::Number(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let version_page = format!("/team/zoo/-/ml/models/{model_id}/versions/{version_id}");
+        let get = |uri: String, session: String| {
+            let app = &app;
+            async move { page(app, Method::GET, &uri, Some(&session), None, &[]).await.2 }
+        };
+        let post_form = |uri: String, session: String, form: String| {
+            let app = &app;
+            async move { page(app, Method::POST, &uri, Some(&session), Some(&form), &[]).await }
+        };
+
+        // A guest sees no edit and is refused anyway.
+        let gwen = sign_in(&app, "gwen").await;
+        let html = get(version_page.clone(), gwen.clone()).await;
+        assert!(!html.contains("Edit description") && !html.contains("Delete version"));
+        let csrf = crate::web::csrf_of(&html);
+        let (status, _, _) = post_form(
+            format!("{version_page}/description"),
+            gwen.clone(),
+            format!("authenticity_token={csrf}&description=hacked"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let olga = sign_in(&app, "owner").await;
+        let html = get(version_page.clone(), olga.clone()).await;
+        assert!(html.contains("Edit description"));
+        let csrf = crate::web::csrf_of(&html);
+        let (status, _, _) = post_form(
+            format!("{version_page}/description"),
+            olga.clone(),
+            "authenticity_token=forged0000000000000000000000000&description=x".into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a forged post");
+        let (status, headers, _) = post_form(
+            format!("{version_page}/description"),
+            olga.clone(),
+            format!("authenticity_token={csrf}&description=Trained+on+**owls**.+%3Cscript%3Ex()%3C%2Fscript%3E"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers["location"], version_page.as_str());
+        let html = get(version_page.clone(), olga.clone()).await;
+        assert!(html.contains("<strong>owls</strong>"));
+        assert!(!html.contains("<script>x()"), "sanitised");
+        let (_, stored) = app
+            .call(
+                Method::GET,
+                &format!("{}?name=owl&version=1", mlflow(p, "model-versions/get")),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert!(stored["model_version"]["description"].as_str().unwrap().starts_with("Trained on **owls**."));
+
+        // Deleting candidates: the version's run is refused, a plain run is marked deleted.
+        let candidate = |iid: i64| format!("/team/zoo/-/ml/candidates/{iid}");
+        let html = get(candidate(versioned), olga.clone()).await;
+        assert!(!html.contains("Delete candidate"), "a version's run offers no delete");
+        let (status, _, _) = post_form(
+            format!("{}/delete", candidate(versioned)),
+            olga.clone(),
+            format!("authenticity_token={csrf}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let html = get(candidate(scratch), gwen.clone()).await;
+        assert!(!html.contains("Delete candidate"));
+        let (status, _, _) = post_form(
+            format!("{}/delete", candidate(scratch)),
+            gwen.clone(),
+            format!("authenticity_token={}", crate::web::csrf_of(&html)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(get(candidate(scratch), olga.clone()).await.contains("Delete candidate"));
+        let (status, _, _) = post_form(
+            format!("{}/delete", candidate(scratch)),
+            olga.clone(),
+            format!("authenticity_token={csrf}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, run) = app
+            .call(
+                Method::GET,
+                &format!("{}?run_id={run_id}", mlflow(p, "runs/get")),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(run["run"]["info"]["lifecycle_stage"], "deleted");
+        let html = get(candidate(scratch), olga.clone()).await;
+        assert!(html.contains(">deleted</strong>") && !html.contains("Delete candidate"));
     })
     .await;
 }
