@@ -94,7 +94,7 @@ def time_page(browser: Browser, path: str, requests: int, must_contain: bytes) -
         status, body = browser.get(path)
         times.append((time.perf_counter() - t) * 1000)
         assert status == 200
-    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(bench.pct(times, 95), 2),
+    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(bench.pct(times, 0.95), 2),
             "max_ms": round(max(times), 2), "bytes": len(body), "requests": requests}
 
 
@@ -108,6 +108,7 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--out", default="target/bench/pages.json")
     args = ap.parse_args()
+    args.hangar_bin = os.path.abspath(args.hangar_bin)
     args.run_dir = tempfile.mkdtemp(prefix="hangar-pages-")
     log_dir = os.path.join("target", "bench", "logs")
     os.makedirs(log_dir, exist_ok=True)
@@ -132,9 +133,10 @@ def main() -> int:
         status, body = browser.get(f"/api/v4/projects/1/ml/models/{big['id']}/versions")
         version = json.loads(body)[0]
         pages = {
-            f"models index ({args.models + 1} models, page 1)": (models, b"model-0000"),
-            "models index, sorted by latest version": (f"{models}?sort=latest_version", b"Model registry"),
-            "models index, searched": (f"{models}?search=model-09", b"model-0900"),
+            f"models index ({args.models + 1} models, page 1, newest)": (models, b">big</a>"),
+            "models index, by name": (f"{models}?sort=name_asc", b">model-0000</a>"),
+            "models index, by latest version": (f"{models}?sort=latest_version_desc", b">big</a>"),
+            "models index, searched": (f"{models}?search=model-09", b">model-0999</a>"),
             f"version page ({args.points:,} metric points, 5 charts)":
                 (f"{models}/{big['id']}/versions/{version['id']}", b"<svg"),
             f"model page ({args.models} models' project)": (f"{models}/{big['id']}", b"1.0.0"),
