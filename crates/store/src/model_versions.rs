@@ -3,7 +3,7 @@
 
 use crate::model::*;
 use crate::packages::insert_version_package;
-use crate::registered_models::{push_ids, upsert_tags};
+use crate::registered_models::{escape_like, push_ids, upsert_tags};
 use crate::runs::insert_run_into;
 use crate::sql::Sql;
 use crate::{ModelVersionRepo, SqlStore, StoreError};
@@ -352,20 +352,27 @@ impl ModelVersionRepo for SqlStore {
     async fn list_model_versions(
         &self,
         model_id: i64,
+        semver_prefix: Option<&str>,
         paging: Paging,
     ) -> Result<Page<ModelVersion>, StoreError> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM model_versions WHERE model_id = $1 AND deleted = 0",
-        )
-        .bind(model_id)
-        .fetch_one(&self.reader)
-        .await?;
+        let pattern = semver_prefix.map(|p| format!("{}%", escape_like(p)));
+        let mut count =
+            Sql::new("SELECT COUNT(*) FROM model_versions v WHERE v.deleted = 0 AND v.model_id = ");
+        count.bind_i64(model_id);
         let mut sql = Sql::new("SELECT ");
         sql.push(VERSION_COLUMNS)
             .push(VERSION_FROM)
             .push(" WHERE v.deleted = 0 AND v.model_id = ")
-            .bind_i64(model_id)
-            .push(" ORDER BY v.number DESC LIMIT ")
+            .bind_i64(model_id);
+        if let Some(pattern) = &pattern {
+            for q in [&mut count, &mut sql] {
+                q.push(" AND v.semver LIKE ")
+                    .bind_str(pattern)
+                    .push(" ESCAPE '\\'");
+            }
+        }
+        let total: i64 = count.build().fetch_one(&self.reader).await?.try_get(0)?;
+        sql.push(" ORDER BY v.number DESC LIMIT ")
             .bind_i64(paging.limit)
             .push(" OFFSET ")
             .bind_i64(paging.offset);
@@ -373,6 +380,16 @@ impl ModelVersionRepo for SqlStore {
             items: self.load_versions(&sql).await?,
             total,
         })
+    }
+
+    async fn version_run_ids(&self, model_id: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.run_uuid FROM model_versions v JOIN runs r ON r.id = v.run_id \
+             WHERE v.model_id = $1 AND v.deleted = 0",
+        )
+        .bind(model_id)
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     async fn get_model_version_by_id(

@@ -266,12 +266,16 @@ pub trait ModelVersionRepo {
         model_name: &str,
         version: &hangar_core::registry::VersionRef,
     ) -> Result<Option<ModelVersion>>;
-    /// A page of a model's live versions, newest number first.
+    /// A page of a model's live versions, newest number first; with `semver_prefix`, those
+    /// whose semver starts with it (GitLab's version search).
     async fn list_model_versions(
         &self,
         model_id: i64,
+        semver_prefix: Option<&str>,
         paging: Paging,
     ) -> Result<Page<ModelVersion>>;
+    /// The MLflow run ids of a model's live versions (to tell its candidates apart).
+    async fn version_run_ids(&self, model_id: i64) -> Result<Vec<String>>;
     /// The live version with this global id, if it belongs to the model.
     async fn get_model_version_by_id(
         &self,

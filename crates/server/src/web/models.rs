@@ -10,7 +10,7 @@ use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use hangar_core::access::Action;
 use hangar_core::ci::CiJob;
-use hangar_store::model::{ModelOrder, ModelVersion, Paging, Project};
+use hangar_store::model::{ModelOrder, ModelVersion, Paging, Project, ViewType};
 use serde::Deserialize;
 
 const PER_PAGE: i64 = 20;
@@ -204,12 +204,32 @@ struct ModelPage {
     latest: Option<String>,
     versions: Vec<VersionRow>,
     version_count: i64,
+    /// The version search (a semver prefix, as GitLab's).
+    version_search: String,
     experiment_iid: i64,
+    /// Runs of the model's experiment that no version owns yet.
+    candidates: Vec<CandidateRow>,
 }
+
+struct CandidateRow {
+    iid: i64,
+    name: String,
+    status: String,
+    started: When,
+}
+
+#[derive(Deserialize)]
+pub struct ModelQuery {
+    version: Option<String>,
+}
+
+/// Versions shown on a model's page; candidates likewise.
+const MODEL_PAGE_ROWS: i64 = 100;
 
 pub async fn show(
     ctx: WebCtx,
     Path((namespace, path, model_id)): Path<(String, String, String)>,
+    Query(query): Query<ModelQuery>,
 ) -> Result<impl axum::response::IntoResponse, PageError> {
     let grant = project(&ctx, &namespace, &path).await?;
     let model_id: i64 = model_id.parse().map_err(|_| PageError::NotFound)?;
@@ -218,16 +238,39 @@ pub async fn show(
         .get_registered_model_by_id(grant.project.id, model_id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let versions = store
-        .list_model_versions(
+    let version_search = query.version.unwrap_or_default().trim().to_owned();
+    let rows = Paging {
+        offset: 0,
+        limit: MODEL_PAGE_ROWS,
+    };
+    let experiments = [model.experiment_iid];
+    let (versions, owned, runs) = tokio::try_join!(
+        store.list_model_versions(
             model.id,
-            Paging {
-                offset: 0,
-                limit: 100,
-            },
-        )
-        .await?
-        .items;
+            Some(version_search.as_str()).filter(|s| !s.is_empty()),
+            rows,
+        ),
+        store.version_run_ids(model.id),
+        store.search_runs(
+            grant.project.id,
+            &experiments,
+            &[],
+            &[],
+            ViewType::ActiveOnly,
+            rows,
+        ),
+    )?;
+    let versions = versions.items;
+    let candidates = runs
+        .iter()
+        .filter(|r| !owned.contains(&r.info.run_uuid))
+        .map(|r| CandidateRow {
+            iid: r.info.iid,
+            name: r.info.name.clone(),
+            status: r.info.status.as_str().to_owned(),
+            started: when(r.info.start_time),
+        })
+        .collect();
     let ids: Vec<i64> = versions.iter().map(|v| v.id).collect();
     let candidate_tags = store.candidate_ci_tags(&ids).await?;
     let base = grant.project.ci_base_url.as_deref();
@@ -246,6 +289,8 @@ pub async fn show(
         latest: model.latest.as_ref().map(|v| v.semver.clone()),
         version_count: model.version_count,
         experiment_iid: model.experiment_iid,
+        version_search,
+        candidates,
         versions: versions
             .iter()
             .map(|v| VersionRow {

@@ -1022,7 +1022,7 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             format!("/api/v4/projects/{p}/access_tokens/{}", f.project_token_id),
             None,
             Maintain,
-            200,
+            204,
         ),
         e(
             Method::DELETE,

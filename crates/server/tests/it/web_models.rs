@@ -258,3 +258,113 @@ async fn version_description_edits_and_candidate_deletes_need_a_reporter_and_the
     })
     .await;
 }
+
+#[tokio::test]
+async fn model_page_searches_versions_and_lists_candidates_without_a_version() {
+    on_each_backend(|app| async move {
+        let (owner, token) = app.user("owner", false).await;
+        let (guest, _) = app.user("gwen", false).await;
+        for user in [&owner, &guest] {
+            app.store
+                .set_password(user.id, &hangar_core::password::hash("correct horse battery").unwrap())
+                .await
+                .unwrap();
+        }
+        let project = app
+            .project("team/zoo", &owner, Visibility::Private, RegistryAccess::Enabled)
+            .await;
+        app.member(&project, &guest, hangar_core::access::Role::Guest).await;
+        let p = project.id;
+        let post = |endpoint: &'static str, body: serde_json::Value| {
+            let (app, token) = (&app, &token);
+            async move {
+                let (status, answer) =
+                    app.call(Method::POST, &mlflow(p, endpoint), Some(token), Some(body)).await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                answer
+            }
+        };
+        post("registered-models/create", json!({"name": "owl"})).await;
+        for semver in ["1.0.0", "1.2.0", "1.10.0", "2.0.0"] {
+            post(
+                "model-versions/create",
+                json!({"name": "owl", "source": "s3://b/o",
+                       "tags": [{"key": "gitlab.version", "value": semver}]}),
+            )
+            .await;
+        }
+        // Two runs in the model's experiment: one becomes a version, one stays a candidate.
+        let experiment = app
+            .call(
+                Method::GET,
+                &format!("{}?experiment_name=%5Bmodel%5Dowl", mlflow(p, "experiments/get-by-name")),
+                Some(&token),
+                None,
+            )
+            .await
+            .1["experiment"]["experiment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for name in ["kept-candidate", "promoted-run"] {
+            post("runs/create", json!({"experiment_id": experiment, "run_name": name})).await;
+        }
+        let promoted = post(
+            "runs/search",
+            json!({"experiment_ids": [experiment], "filter": "attributes.run_name = 'promoted-run'"}),
+        )
+        .await["runs"][0]["info"]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        post(
+            "model-versions/create",
+            json!({"name": "owl", "source": "s3://b/o", "run_id": promoted}),
+        )
+        .await;
+        let model_id = app
+            .store
+            .get_registered_model(p, "owl")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let olga = sign_in(&app, "owner").await;
+        let model_page = format!("/team/zoo/-/ml/models/{model_id}");
+        let get = |uri: String, session: String| {
+            let app = &app;
+            async move {
+                let (status, _, html) = page(app, Method::GET, &uri, Some(&session), None, &[]).await;
+                assert_eq!(status, StatusCode::OK, "{uri}");
+                html
+            }
+        };
+        let html = get(model_page.clone(), olga.clone()).await;
+        for semver in ["1.0.0", "1.2.0", "1.10.0", "2.0.0", "2.0.1"] {
+            assert!(html.contains(&format!("<span class=\"badge\">{semver}</span></a>")), "{semver}");
+        }
+        let candidates = &html[html.find("id=\"candidates\"").unwrap()..];
+        assert!(candidates.contains(">kept-candidate</a>"));
+        assert!(!candidates.contains("promoted-run"), "a version's run is no candidate");
+        assert!(
+            !candidates.contains("1.0.0"),
+            "nor are the versions' own runs: {candidates}"
+        );
+
+        let html = get(format!("{model_page}?version=1.1"), olga.clone()).await;
+        assert!(html.contains("<span class=\"badge\">1.10.0</span></a>"));
+        assert!(!html.contains("<span class=\"badge\">1.0.0</span></a>"));
+        assert!(!html.contains("<span class=\"badge\">2.0.0</span></a>"));
+        let html = get(format!("{model_page}?version=%25"), olga.clone()).await;
+        assert!(html.contains("No version starts with"), "% is no wildcard");
+
+        // The index offers Delete to a reporter only.
+        let index = "/team/zoo/-/ml/models".to_owned();
+        let html = get(index.clone(), olga.clone()).await;
+        assert!(html.contains(&format!("data-delete=\"/api/v4/projects/{p}/ml/models/{model_id}\"")));
+        let gwen = sign_in(&app, "gwen").await;
+        let html = get(index, gwen).await;
+        assert!(!html.contains("data-delete") && !html.contains("New model"));
+    })
+    .await;
+}

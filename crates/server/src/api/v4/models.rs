@@ -238,7 +238,7 @@ pub async fn list_versions(
     let result = ctx
         .state
         .store
-        .list_model_versions(model.id, page.paging())
+        .list_model_versions(model.id, None, page.paging())
         .await?;
     let versions: Vec<&ModelVersion> = result.items.iter().collect();
     let items = versions_json(&ctx, &grant, &versions).await?;
