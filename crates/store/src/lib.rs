@@ -55,6 +55,10 @@ pub struct SqlStore {
     writer: AnyPool,
     /// SQLite only: the queue that shares one commit among concurrent hot-path writes.
     group_commit: Option<group_commit::GroupCommit>,
+    /// SQLite only: native connections for reads of many rows (a metric's history). sqlx's
+    /// SQLite worker hands rows over one by one through a 50-row channel, and `Any` cannot
+    /// widen it: 100,000 points cost thousands of thread switches.
+    bulk_reader: Option<sqlx::SqlitePool>,
 }
 
 impl SqlStore {

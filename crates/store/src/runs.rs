@@ -648,28 +648,37 @@ impl RunRepo for SqlStore {
         key: &str,
         paging: Paging,
     ) -> Result<Vec<Metric>, StoreError> {
+        const SQL: &str = "SELECT value, is_nan, timestamp, step FROM metrics
+             WHERE run_id = $1 AND key = $2 ORDER BY timestamp, step, value LIMIT $3 OFFSET $4";
+        type Point = (f64, i64, i64, i64);
+        let point = |(value, is_nan, timestamp, step): Point| Metric {
+            key: key.to_string(),
+            value: if is_nan != 0 { f64::NAN } else { value },
+            timestamp,
+            step,
+        };
         // Rows are converted as they arrive: a long history never sits in memory twice.
-        let mut rows = sqlx::query(
-            "SELECT value, is_nan, timestamp, step FROM metrics WHERE run_id = $1 AND key = $2
-             ORDER BY timestamp, step, value LIMIT $3 OFFSET $4",
-        )
-        .bind(run.row_id)
-        .bind(key)
-        .bind(paging.limit)
-        .bind(paging.offset)
-        .fetch(&self.reader);
         let mut points = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            points.push(Metric {
-                key: key.to_string(),
-                value: if flag(&row, "is_nan")? {
-                    f64::NAN
-                } else {
-                    row.try_get("value")?
-                },
-                timestamp: row.try_get("timestamp")?,
-                step: row.try_get("step")?,
-            });
+        if let Some(pool) = &self.bulk_reader {
+            let mut rows = sqlx::query_as::<_, Point>(SQL)
+                .bind(run.row_id)
+                .bind(key)
+                .bind(paging.limit)
+                .bind(paging.offset)
+                .fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                points.push(point(row));
+            }
+        } else {
+            let mut rows = sqlx::query_as::<_, Point>(SQL)
+                .bind(run.row_id)
+                .bind(key)
+                .bind(paging.limit)
+                .bind(paging.offset)
+                .fetch(&self.reader);
+            while let Some(row) = rows.try_next().await? {
+                points.push(point(row));
+            }
         }
         Ok(points)
     }
