@@ -66,6 +66,31 @@ impl SqlStore {
         self.backend
     }
 
+    /// Every row of a read, mapped as it is read; on SQLite through the bulk reader.
+    pub(crate) async fn read_all<T>(
+        &self,
+        sql: &sql::Sql,
+        map: impl Fn(&dyn sql::Cols) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, StoreError> {
+        use futures_util::TryStreamExt;
+        let mut out = Vec::new();
+        match &self.bulk_reader {
+            Some(pool) => {
+                let mut rows = sql.build_sqlite().fetch(pool);
+                while let Some(row) = rows.try_next().await? {
+                    out.push(map(&row)?);
+                }
+            }
+            None => {
+                let mut rows = sql.build().fetch(&self.reader);
+                while let Some(row) = rows.try_next().await? {
+                    out.push(map(&row)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Applies this backend's pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         migrations::run(self.backend, &self.writer).await

@@ -1,12 +1,11 @@
 //! Runs (GitLab's candidates): creation, updates, params, tags, metrics and inputs.
 
 use crate::model::*;
-use crate::sql::{Sql, flag};
+use crate::sql::{Cols, Sql, flag};
 use crate::{RunRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use hangar_core::filter::{Clause, OrderBy};
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -14,34 +13,33 @@ pub(crate) const RUN_COLUMNS: &str = "r.id, r.project_id, e.iid AS experiment_ii
      r.name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri";
 pub(crate) const RUN_FROM: &str = " FROM runs r JOIN experiments e ON e.id = r.experiment_id";
 
-pub(crate) fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
-    let status: String = row.try_get("status")?;
+pub(crate) fn run_info_from_row(row: &dyn Cols) -> Result<RunInfo, sqlx::Error> {
     Ok(RunInfo {
-        row_id: row.try_get("id")?,
-        project_id: row.try_get("project_id")?,
-        experiment_iid: row.try_get("experiment_iid")?,
-        iid: row.try_get("iid")?,
-        run_uuid: row.try_get("run_uuid")?,
-        name: row.try_get("name")?,
-        user_id: row.try_get("user_id")?,
-        status: RunStatus::parse(&status).unwrap_or(RunStatus::Running),
-        start_time: row.try_get("start_time")?,
-        end_time: row.try_get("end_time")?,
-        lifecycle_stage: LifecycleStage::parse(&row.try_get::<String, _>("lifecycle_stage")?),
-        artifact_uri: row.try_get("artifact_uri")?,
+        row_id: row.i64("id")?,
+        project_id: row.i64("project_id")?,
+        experiment_iid: row.i64("experiment_iid")?,
+        iid: row.i64("iid")?,
+        run_uuid: row.string("run_uuid")?,
+        name: row.string("name")?,
+        user_id: row.string("user_id")?,
+        status: RunStatus::parse(&row.string("status")?).unwrap_or(RunStatus::Running),
+        start_time: row.i64("start_time")?,
+        end_time: row.opt_i64("end_time")?,
+        lifecycle_stage: LifecycleStage::parse(&row.string("lifecycle_stage")?),
+        artifact_uri: row.string("artifact_uri")?,
     })
 }
 
-fn metric_from_row(row: &AnyRow) -> Result<Metric, sqlx::Error> {
+fn metric_from_row(row: &dyn Cols) -> Result<Metric, sqlx::Error> {
     Ok(Metric {
-        key: row.try_get("key")?,
-        value: if flag(row, "is_nan")? {
+        key: row.string("key")?,
+        value: if row.i64("is_nan")? != 0 {
             f64::NAN
         } else {
-            row.try_get("value")?
+            row.f64("value")?
         },
-        timestamp: row.try_get("timestamp")?,
-        step: row.try_get("step")?,
+        timestamp: row.i64("timestamp")?,
+        step: row.i64("step")?,
     })
 }
 
@@ -343,26 +341,33 @@ impl SqlStore {
         let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         let mut outputs: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
         let mut with_inputs = false;
-        for row in sql.build().fetch_all(&self.reader).await? {
-            let run_id: i64 = row.try_get("run_id")?;
-            match row.try_get::<i64, _>("kind")? {
-                0 => metrics
-                    .entry(run_id)
-                    .or_default()
-                    .push(metric_from_row(&row)?),
-                1 => params
-                    .entry(run_id)
-                    .or_default()
-                    .push((row.try_get("key")?, row.try_get("text_value")?)),
-                2 => tags
-                    .entry(run_id)
-                    .or_default()
-                    .push((row.try_get("key")?, row.try_get("text_value")?)),
-                3 => with_inputs = true,
-                _ => outputs
-                    .entry(run_id)
-                    .or_default()
-                    .push((row.try_get("key")?, row.try_get("step")?)),
+        // One row per item, tagged with its kind; sorted out once all have arrived.
+        enum Item {
+            Metric(Metric),
+            Param(String, String),
+            Tag(String, String),
+            HasInputs,
+            Output(String, i64),
+        }
+        let rows = self
+            .read_all(&sql, |row| {
+                let item = match row.i64("kind")? {
+                    0 => Item::Metric(metric_from_row(row)?),
+                    1 => Item::Param(row.string("key")?, row.string("text_value")?),
+                    2 => Item::Tag(row.string("key")?, row.string("text_value")?),
+                    3 => Item::HasInputs,
+                    _ => Item::Output(row.string("key")?, row.i64("step")?),
+                };
+                Ok((row.i64("run_id")?, item))
+            })
+            .await?;
+        for (run_id, item) in rows {
+            match item {
+                Item::Metric(m) => metrics.entry(run_id).or_default().push(m),
+                Item::Param(k, v) => params.entry(run_id).or_default().push((k, v)),
+                Item::Tag(k, v) => tags.entry(run_id).or_default().push((k, v)),
+                Item::HasInputs => with_inputs = true,
+                Item::Output(k, step) => outputs.entry(run_id).or_default().push((k, step)),
             }
         }
         let mut inputs: HashMap<i64, Vec<DatasetInput>> = HashMap::new();
@@ -421,11 +426,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn fetch_run_infos(&self, sql: &Sql) -> Result<Vec<RunInfo>, StoreError> {
-        let rows = sql.build().fetch_all(&self.reader).await?;
-        Ok(rows
-            .iter()
-            .map(run_info_from_row)
-            .collect::<Result<_, _>>()?)
+        self.read_all(sql, run_info_from_row).await
     }
 }
 

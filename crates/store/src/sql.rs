@@ -3,7 +3,8 @@
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Sqlite};
 
 /// A bound value.
 #[derive(Debug, Clone)]
@@ -86,7 +87,50 @@ impl Sql {
         }
         query
     }
+
+    /// The same query for a native SQLite connection (the store's bulk reader).
+    pub fn build_sqlite(&self) -> Query<'_, Sqlite, SqliteArguments> {
+        let mut query = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for arg in &self.args {
+            query = match arg {
+                Arg::I64(v) => query.bind(*v),
+                Arg::F64(v) => query.bind(*v),
+                Arg::Str(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
 }
+
+/// Reading columns by name from either kind of row: `AnyRow`, or the native `SqliteRow` of
+/// the bulk reader, so one row mapping serves both.
+pub trait Cols {
+    fn i64(&self, column: &str) -> Result<i64, sqlx::Error>;
+    fn opt_i64(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn f64(&self, column: &str) -> Result<f64, sqlx::Error>;
+    fn string(&self, column: &str) -> Result<String, sqlx::Error>;
+}
+
+macro_rules! cols_for {
+    ($row:ty) => {
+        impl Cols for $row {
+            fn i64(&self, column: &str) -> Result<i64, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_i64(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn f64(&self, column: &str) -> Result<f64, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn string(&self, column: &str) -> Result<String, sqlx::Error> {
+                self.try_get(column)
+            }
+        }
+    };
+}
+cols_for!(AnyRow);
+cols_for!(SqliteRow);
 
 /// Reads an integer flag column as a bool.
 pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
