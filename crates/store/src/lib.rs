@@ -55,7 +55,7 @@ pub struct SqlStore {
     writer: AnyPool,
     /// SQLite only: the queue that shares one commit among concurrent hot-path writes.
     group_commit: Option<group_commit::GroupCommit>,
-    /// SQLite only: native connections for reads of many rows (a metric's history). sqlx's
+    /// SQLite only: native connections for run reads (a metric's history, searches). sqlx's
     /// SQLite worker hands rows over one by one through a 50-row channel, and `Any` cannot
     /// widen it: 100,000 points cost thousands of thread switches.
     bulk_reader: Option<sqlx::SqlitePool>,
@@ -66,15 +66,19 @@ impl SqlStore {
         self.backend
     }
 
-    /// Every row of a read, mapped as it is read; on SQLite through the bulk reader.
+    /// Every row of a read, mapped as it is read; with `bulk` (a read of many rows) on
+    /// SQLite through the bulk reader. A read of a row or two stays on the shared reader: the
+    /// benchmark's write paths, which look their run up first, measured slower on the second
+    /// pool.
     pub(crate) async fn read_all<T>(
         &self,
         sql: &sql::Sql,
+        bulk: bool,
         map: impl Fn(&dyn sql::Cols) -> Result<T, sqlx::Error>,
     ) -> Result<Vec<T>, StoreError> {
         use futures_util::TryStreamExt;
         let mut out = Vec::new();
-        match &self.bulk_reader {
+        match self.bulk_reader.as_ref().filter(|_| bulk) {
             Some(pool) => {
                 let mut rows = sql.build_sqlite().fetch(pool);
                 while let Some(row) = rows.try_next().await? {

@@ -350,7 +350,7 @@ impl SqlStore {
             Output(String, i64),
         }
         let rows = self
-            .read_all(&sql, |row| {
+            .read_all(&sql, infos.len() > 1, |row| {
                 let item = match row.i64("kind")? {
                     0 => Item::Metric(metric_from_row(row)?),
                     1 => Item::Param(row.string("key")?, row.string("text_value")?),
@@ -425,8 +425,13 @@ impl SqlStore {
         Ok(inputs)
     }
 
-    pub(crate) async fn fetch_run_infos(&self, sql: &Sql) -> Result<Vec<RunInfo>, StoreError> {
-        self.read_all(sql, run_info_from_row).await
+    /// `bulk`: a search, which may find many runs (see [`SqlStore::read_all`]).
+    pub(crate) async fn fetch_run_infos(
+        &self,
+        sql: &Sql,
+        bulk: bool,
+    ) -> Result<Vec<RunInfo>, StoreError> {
+        self.read_all(sql, bulk, run_info_from_row).await
     }
 }
 
@@ -456,7 +461,7 @@ impl RunRepo for SqlStore {
             .bind_i64(project_id)
             .push(" AND r.run_uuid = ")
             .bind_str(run_uuid);
-        Ok(self.fetch_run_infos(&sql).await?.pop())
+        Ok(self.fetch_run_infos(&sql, false).await?.pop())
     }
 
     async fn update_run(&self, run: &RunInfo, update: RunUpdate) -> Result<RunInfo, StoreError> {
@@ -704,7 +709,7 @@ impl RunRepo for SqlStore {
             view,
             paging,
         )?;
-        let infos = self.fetch_run_infos(&sql).await?;
+        let infos = self.fetch_run_infos(&sql, true).await?;
         self.load_runs(infos).await
     }
 }

@@ -53,7 +53,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path}: {e}")))?
         .row_buffer_size(BULK_ROWS);
     let bulk_reader = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(2)
+        .max_connections(8)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _| Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) }))
         .connect_with(options)
