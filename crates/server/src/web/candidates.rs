@@ -6,6 +6,7 @@ use super::chart::run_charts;
 use super::format::{When, when};
 use super::models::{Chrome, project};
 use super::session::WebCtx;
+use crate::auth::ProjectGrant;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -31,23 +32,39 @@ pub struct PromoteForm {
     version: String,
 }
 
+/// What a candidate form needs first: the project (the caller a reporter there, the form
+/// this session's), the candidate's number and its MLflow run id.
+async fn writable_candidate(
+    ctx: &WebCtx,
+    namespace: &str,
+    path: &str,
+    iid: &str,
+    csrf: &str,
+) -> Result<(ProjectGrant, i64, String), PageError> {
+    let grant = project(ctx, namespace, path).await?;
+    grant
+        .require(&ctx.caller, Action::WriteRegistry)
+        .map_err(|_| PageError::Forbidden)?;
+    ctx.check_csrf(csrf)?;
+    let number: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
+    let run_id = ctx
+        .state
+        .store
+        .run_uuid_by_iid(grant.project.id, number)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    Ok((grant, number, run_id))
+}
+
 /// "Promote to model version": the run becomes a version of the chosen model (once).
 pub async fn promote(
     ctx: WebCtx,
     Path((namespace, path, iid)): Path<(String, String, String)>,
     Form(form): Form<PromoteForm>,
 ) -> Result<Response, PageError> {
-    let grant = project(&ctx, &namespace, &path).await?;
-    grant
-        .require(&ctx.caller, Action::WriteRegistry)
-        .map_err(|_| PageError::Forbidden)?;
-    ctx.check_csrf(&form.authenticity_token)?;
-    let number: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
+    let (grant, _, run_id) =
+        writable_candidate(&ctx, &namespace, &path, &iid, &form.authenticity_token).await?;
     let store = &ctx.state.store;
-    let run_id = store
-        .run_uuid_by_iid(grant.project.id, number)
-        .await?
-        .ok_or(PageError::NotFound)?;
     let requested = form.version.trim();
     let semver = if requested.is_empty() {
         Ok(None)
@@ -270,17 +287,9 @@ pub async fn delete(
     Path((namespace, path, iid)): Path<(String, String, String)>,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
-    let grant = project(&ctx, &namespace, &path).await?;
-    grant
-        .require(&ctx.caller, Action::WriteRegistry)
-        .map_err(|_| PageError::Forbidden)?;
-    ctx.check_csrf(&form.authenticity_token)?;
-    let iid: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
+    let (grant, iid, run_id) =
+        writable_candidate(&ctx, &namespace, &path, &iid, &form.authenticity_token).await?;
     let store = &ctx.state.store;
-    let run_id = store
-        .run_uuid_by_iid(grant.project.id, iid)
-        .await?
-        .ok_or(PageError::NotFound)?;
     let run = store
         .get_run_info(grant.project.id, &run_id)
         .await?

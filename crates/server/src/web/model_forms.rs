@@ -32,7 +32,7 @@ fn author(ctx: &WebCtx) -> String {
     ctx.user().map(|u| u.username.clone()).unwrap_or_default()
 }
 
-fn check_description(description: &str) -> Result<(), String> {
+pub(super) fn check_description(description: &str) -> Result<(), String> {
     if description.chars().count() > registry::MAX_DESCRIPTION_LEN {
         return Err(format!(
             "The description is too long (at most {} characters).",

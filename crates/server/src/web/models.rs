@@ -21,8 +21,19 @@ pub(super) async fn project(
     namespace: &str,
     path: &str,
 ) -> Result<ProjectGrant, PageError> {
+    project_for(ctx, namespace, path, Action::ReadRegistry).await
+}
+
+/// The project named in the URL, if the caller may do `action` there; someone not signed
+/// in is sent to sign in first, as they may be allowed once they are.
+pub(super) async fn project_for(
+    ctx: &WebCtx,
+    namespace: &str,
+    path: &str,
+    action: Action,
+) -> Result<ProjectGrant, PageError> {
     let reference = format!("{namespace}/{path}");
-    auth::authorize_project(&ctx.state, &ctx.caller, &reference, Action::ReadRegistry)
+    auth::authorize_project(&ctx.state, &ctx.caller, &reference, action)
         .await
         .map_err(|e| match e {
             // Someone not signed in may see more once they are.

@@ -6,10 +6,9 @@
 
 use super::PageError;
 use super::format::{When, when};
-use super::models::Chrome;
+use super::models::{Chrome, project_for};
 use super::session::WebCtx;
 use super::tokens::TokenRow;
-use crate::auth::{self, AuthError};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::Path;
@@ -50,17 +49,7 @@ pub async fn show(
     ctx: WebCtx,
     Path((namespace, path)): Path<(String, String)>,
 ) -> Result<impl axum::response::IntoResponse, PageError> {
-    let reference = format!("{namespace}/{path}");
-    let grant = auth::authorize_project(&ctx.state, &ctx.caller, &reference, Action::Maintain)
-        .await
-        .map_err(|e| match e {
-            AuthError::Unauthenticated(_) | AuthError::NotFound if ctx.user().is_none() => {
-                PageError::SignIn(ctx.path.clone())
-            }
-            AuthError::Store(e) => e.into(),
-            AuthError::Forbidden(_) => PageError::Forbidden,
-            _ => PageError::NotFound,
-        })?;
+    let grant = project_for(&ctx, &namespace, &path, Action::Maintain).await?;
     let store = &ctx.state.store;
     let project_id = grant.project.id;
     let (members, tokens) = tokio::try_join!(

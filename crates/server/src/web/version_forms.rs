@@ -13,7 +13,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hangar_core::access::Action;
-use hangar_core::{registry, semver};
+use hangar_core::semver;
 use hangar_store::StoreError;
 use hangar_store::model::{NewModelVersion, RegisteredModel, VersionStorage};
 use serde::Deserialize;
@@ -125,16 +125,7 @@ pub async fn create(
     } else {
         semver::parse(&requested).map(|v| Some(v.to_string()))
     }
-    .and_then(|v| {
-        if form.description.chars().count() > registry::MAX_DESCRIPTION_LEN {
-            Err(format!(
-                "The description is too long (at most {} characters).",
-                registry::MAX_DESCRIPTION_LEN
-            ))
-        } else {
-            Ok(v)
-        }
-    });
+    .and_then(|v| super::model_forms::check_description(&form.description).map(|()| v));
     let created = match checked {
         Err(e) => Err(e),
         Ok(semver) => ctx
@@ -249,12 +240,7 @@ pub async fn update_description(
 ) -> Result<Response, PageError> {
     let (grant, model) = writable_model(&ctx, &namespace, &path, &model_id).await?;
     ctx.check_csrf(&form.authenticity_token)?;
-    if form.description.chars().count() > registry::MAX_DESCRIPTION_LEN {
-        return Err(PageError::Invalid(format!(
-            "The description is too long (at most {} characters).",
-            registry::MAX_DESCRIPTION_LEN
-        )));
-    }
+    super::model_forms::check_description(&form.description).map_err(PageError::Invalid)?;
     let id: i64 = version_id.parse().map_err(|_| PageError::NotFound)?;
     let store = &ctx.state.store;
     let version = store
