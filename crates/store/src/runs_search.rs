@@ -213,19 +213,29 @@ pub(crate) fn search_sql(
 ) -> Result<Sql, StoreError> {
     let mut sql = Sql::new("SELECT ");
     // The experiments first, then their runs through the (experiment_id, start_time) index:
-    // filtering on the project's runs instead reads every run of the project.
-    sql.push(RUN_COLUMNS)
-        .push(RUN_FROM)
-        .push(" WHERE r.experiment_id IN (SELECT id FROM experiments WHERE project_id = ")
-        .bind_i64(project_id)
-        .push(" AND iid IN (");
-    for (i, iid) in experiment_iids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
+    // filtering on the project's runs instead reads every run of the project. One experiment
+    // is compared with `=`, not `IN`: then the index also gives the default order (newest
+    // first), and a page stops after its rows instead of sorting every run of the experiment
+    // (20,000 runs: every one read, filtered and sorted for 100).
+    sql.push(RUN_COLUMNS).push(RUN_FROM);
+    if let [iid] = experiment_iids {
+        sql.push(" WHERE r.experiment_id = (SELECT id FROM experiments WHERE project_id = ")
+            .bind_i64(project_id)
+            .push(" AND iid = ")
+            .bind_i64(*iid)
+            .push(")");
+    } else {
+        sql.push(" WHERE r.experiment_id IN (SELECT id FROM experiments WHERE project_id = ")
+            .bind_i64(project_id)
+            .push(" AND iid IN (");
+        for (i, iid) in experiment_iids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_i64(*iid);
         }
-        sql.bind_i64(*iid);
+        sql.push("))");
     }
-    sql.push("))");
     match view {
         ViewType::ActiveOnly => {
             sql.push(" AND r.lifecycle_stage = 'active'");
