@@ -154,6 +154,25 @@ impl Browser {
             .unwrap()
     }
 
+    /// Waits until the first element matching `css` has a text that `want` accepts, and
+    /// returns it: after a click that navigates, the old page's element may still answer, or
+    /// vanish while it is read.
+    pub async fn wait_text(&self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        for _ in 0..200 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if want(&text) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed the expected text; last: {last:?}");
+    }
+
     /// Waits until the browser shows a page whose path ends with `suffix`.
     pub async fn wait_path(&self, suffix: &str) {
         for _ in 0..200 {
@@ -239,8 +258,15 @@ impl Browser {
             .unwrap()
     }
 
-    pub async fn close(mut self) {
+    /// Ends the WebDriver session (the browser); chromedriver goes when the value drops.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+/// A failing test unwinds past `close`: chromedriver must not outlive it either way.
+impl Drop for Browser {
+    fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

@@ -134,14 +134,14 @@ async fn metrics_logged_with_the_mlflow_client_show_as_charts_and_the_run_is_pro
 
     // The candidate's own chart, then its promotion to a version of `curve`.
     browser.click_link("lr-0.3").await;
-    assert!(browser.text("h1").await.starts_with("lr-0.3"));
+    browser.wait_text("h1", |t| t.starts_with("lr-0.3")).await;
     assert!(browser.text("figure.chart svg").await.contains("loss"));
     browser.shot("candidate-mlflow").await;
     browser.click("details.edit summary").await;
     browser.choose("select[name=model]", "curve").await;
     browser.fill("input[name=version]", "0.3.0").await;
     browser.click("details.edit button[type=submit]").await;
-    assert_eq!(browser.text("h1").await, "curve / 0.3.0");
+    browser.wait_text("h1", |t| t == "curve / 0.3.0").await;
     assert!(browser.text("figure.chart svg").await.contains("loss"));
     assert!(browser.text("div.two").await.contains("lr"));
     browser.shot("version-promoted").await;

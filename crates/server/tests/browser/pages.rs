@@ -194,7 +194,7 @@ async fn sign_in_browse_models_and_sign_out() {
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.text("h1").await, "fraud");
+    browser.wait_text("h1", |t| t == "fraud").await;
     assert_eq!(browser.text("section.markdown strong").await, "fraud");
     assert_eq!(c.title().await.unwrap(), "fraud · Models · Hangar");
     c.find(Locator::LinkText("Model registry"))
@@ -238,7 +238,7 @@ async fn sign_in_browse_models_and_sign_out() {
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.text("h1").await, "churn / 1.0.0");
+    browser.wait_text("h1", |t| t == "churn / 1.0.0").await;
     browser.shot("version").await;
     // Upload two files into a subfolder through the page, then delete one.
     let dir = tempfile::tempdir().unwrap();
@@ -355,7 +355,9 @@ async fn sign_in_browse_models_and_sign_out() {
         .await
         .unwrap();
     browser.shot("candidate").await;
-    assert!(browser.text("h1").await.starts_with("churn-1.0.0"));
+    browser
+        .wait_text("h1", |t| t.starts_with("churn-1.0.0"))
+        .await;
     let charts = c.find_all(Locator::Css("figure.chart svg")).await.unwrap();
     assert_eq!(charts.len(), 1, "the loss curve");
     c.find(Locator::LinkText("model/weights.bin"))

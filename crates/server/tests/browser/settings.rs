@@ -105,7 +105,7 @@ async fn new_version_with_files_settings_tokens_and_losing_public_access() {
         .for_element(Locator::LinkText("export/model.onnx"))
         .await
         .unwrap();
-    assert_eq!(browser.text("h1").await, "ranker / 2.1.0");
+    browser.wait_text("h1", |t| t == "ranker / 2.1.0").await;
     c.find(Locator::LinkText("export/card.md")).await.unwrap();
     browser.shot("version-with-files").await;
     let href = onnx.attr("href").await.unwrap().unwrap();
