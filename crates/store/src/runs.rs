@@ -31,8 +31,13 @@ pub(crate) fn run_info_from_row(row: &dyn Cols) -> Result<RunInfo, sqlx::Error> 
 }
 
 fn metric_from_row(row: &dyn Cols) -> Result<Metric, sqlx::Error> {
+    point_from_row(row, row.string("key")?)
+}
+
+/// A point of the metric `key` (which the query may not select).
+fn point_from_row(row: &dyn Cols, key: String) -> Result<Metric, sqlx::Error> {
     Ok(Metric {
-        key: row.string("key")?,
+        key,
         value: if row.i64("is_nan")? != 0 {
             f64::NAN
         } else {
@@ -630,22 +635,10 @@ impl RunRepo for SqlStore {
             sql.bind_i64(run.row_id);
         }
         sql.push(") ORDER BY run_id, step, timestamp");
-        let mut rows = sql.build().fetch(&self.reader);
-        let mut points = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            let point = Metric {
-                key: key.to_owned(),
-                value: if flag(&row, "is_nan")? {
-                    f64::NAN
-                } else {
-                    row.try_get("value")?
-                },
-                timestamp: row.try_get("timestamp")?,
-                step: row.try_get("step")?,
-            };
-            points.push((row.try_get("run_id")?, point));
-        }
-        Ok(points)
+        self.read_all(&sql, true, |row| {
+            Ok((row.i64("run_id")?, point_from_row(row, key.to_owned())?))
+        })
+        .await
     }
 
     async fn metric_history(
@@ -654,39 +647,18 @@ impl RunRepo for SqlStore {
         key: &str,
         paging: Paging,
     ) -> Result<Vec<Metric>, StoreError> {
-        const SQL: &str = "SELECT value, is_nan, timestamp, step FROM metrics
-             WHERE run_id = $1 AND key = $2 ORDER BY timestamp, step, value LIMIT $3 OFFSET $4";
-        type Point = (f64, i64, i64, i64);
-        let point = |(value, is_nan, timestamp, step): Point| Metric {
-            key: key.to_string(),
-            value: if is_nan != 0 { f64::NAN } else { value },
-            timestamp,
-            step,
-        };
+        let mut sql =
+            Sql::new("SELECT value, is_nan, timestamp, step FROM metrics WHERE run_id = ");
+        sql.bind_i64(run.row_id)
+            .push(" AND key = ")
+            .bind_str(key)
+            .push(" ORDER BY timestamp, step, value LIMIT ")
+            .bind_i64(paging.limit)
+            .push(" OFFSET ")
+            .bind_i64(paging.offset);
         // Rows are converted as they arrive: a long history never sits in memory twice.
-        let mut points = Vec::new();
-        if let Some(pool) = &self.bulk_reader {
-            let mut rows = sqlx::query_as::<_, Point>(SQL)
-                .bind(run.row_id)
-                .bind(key)
-                .bind(paging.limit)
-                .bind(paging.offset)
-                .fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                points.push(point(row));
-            }
-        } else {
-            let mut rows = sqlx::query_as::<_, Point>(SQL)
-                .bind(run.row_id)
-                .bind(key)
-                .bind(paging.limit)
-                .bind(paging.offset)
-                .fetch(&self.reader);
-            while let Some(row) = rows.try_next().await? {
-                points.push(point(row));
-            }
-        }
-        Ok(points)
+        self.read_all(&sql, true, |row| point_from_row(row, key.to_owned()))
+            .await
     }
 
     async fn search_runs(

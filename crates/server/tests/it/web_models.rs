@@ -1,12 +1,59 @@
 //! The models index's orders: newest first by default, as GitLab's, or by name, or by the
 //! latest version's release.
 
-use crate::support::{mlflow, on_each_backend};
+use crate::support::{TestApp, mlflow, on_each_backend};
 use crate::web::{page, sign_in};
 use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Visibility};
 use hangar_store::{ModelVersionRepo, RegisteredModelRepo, RunRepo, UserRepo};
 use serde_json::json;
+
+/// The private project team/zoo: `owner` owns it, `gwen` is a guest, both can sign in.
+/// Returns the owner's token and the project's id.
+async fn zoo(app: &TestApp) -> (String, i64) {
+    let (owner, token) = app.user("owner", false).await;
+    let (guest, _) = app.user("gwen", false).await;
+    for user in [&owner, &guest] {
+        app.store
+            .set_password(
+                user.id,
+                &hangar_core::password::hash("correct horse battery").unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let project = app
+        .project(
+            "team/zoo",
+            &owner,
+            Visibility::Private,
+            RegistryAccess::Enabled,
+        )
+        .await;
+    app.member(&project, &guest, hangar_core::access::Role::Guest)
+        .await;
+    (token, project.id)
+}
+
+/// An MLflow POST that must succeed; its answer.
+async fn post_ok(
+    app: &TestApp,
+    token: &str,
+    project: i64,
+    endpoint: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let (status, answer) = app
+        .call(
+            Method::POST,
+            &mlflow(project, endpoint),
+            Some(token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
+}
 
 /// The model names in the order the index lists them.
 fn names(html: &str) -> Vec<String> {
@@ -19,34 +66,11 @@ fn names(html: &str) -> Vec<String> {
 #[tokio::test]
 async fn models_index_sorts_by_creation_name_and_latest_version() {
     on_each_backend(|app| async move {
-        let (owner, token) = app.user("owner", false).await;
-        app.store
-            .set_password(
-                owner.id,
-                &hangar_core::password::hash("correct horse battery").unwrap(),
-            )
-            .await
-            .unwrap();
-        let project = app
-            .project(
-                "team/zoo",
-                &owner,
-                Visibility::Private,
-                RegistryAccess::Enabled,
-            )
-            .await;
+        let (token, p) = zoo(&app).await;
         let call = |endpoint: &'static str, body: serde_json::Value| {
             let (app, token) = (&app, &token);
             async move {
-                let (status, answer) = app
-                    .call(
-                        Method::POST,
-                        &mlflow(project.id, endpoint),
-                        Some(token),
-                        Some(body),
-                    )
-                    .await;
-                assert_eq!(status, StatusCode::OK, "{answer}");
+                post_ok(app, token, p, endpoint, body).await;
                 tokio::time::sleep(std::time::Duration::from_millis(3)).await;
             }
         };
@@ -114,27 +138,10 @@ async fn models_index_sorts_by_creation_name_and_latest_version() {
 #[tokio::test]
 async fn version_description_edits_and_candidate_deletes_need_a_reporter_and_the_csrf_token() {
     on_each_backend(|app| async move {
-        let (owner, token) = app.user("owner", false).await;
-        let (guest, _) = app.user("gwen", false).await;
-        for user in [&owner, &guest] {
-            app.store
-                .set_password(user.id, &hangar_core::password::hash("correct horse battery").unwrap())
-                .await
-                .unwrap();
-        }
-        let project = app
-            .project("team/zoo", &owner, Visibility::Private, RegistryAccess::Enabled)
-            .await;
-        app.member(&project, &guest, hangar_core::access::Role::Guest).await;
-        let p = project.id;
+        let (token, p) = zoo(&app).await;
         let post = |endpoint: &'static str, body: serde_json::Value| {
             let (app, token) = (&app, &token);
-            async move {
-                let (status, answer) =
-                    app.call(Method::POST, &mlflow(p, endpoint), Some(token), Some(body)).await;
-                assert_eq!(status, StatusCode::OK, "{answer}");
-                answer
-            }
+            async move { post_ok(app, token, p, endpoint, body).await }
         };
         let model = post("registered-models/create", json!({"name": "owl"})).await;
         let version = post("model-versions/create", json!({"name": "owl", "source": "s3://b/o"})).await;
@@ -262,27 +269,10 @@ async fn version_description_edits_and_candidate_deletes_need_a_reporter_and_the
 #[tokio::test]
 async fn model_page_searches_versions_and_lists_candidates_without_a_version() {
     on_each_backend(|app| async move {
-        let (owner, token) = app.user("owner", false).await;
-        let (guest, _) = app.user("gwen", false).await;
-        for user in [&owner, &guest] {
-            app.store
-                .set_password(user.id, &hangar_core::password::hash("correct horse battery").unwrap())
-                .await
-                .unwrap();
-        }
-        let project = app
-            .project("team/zoo", &owner, Visibility::Private, RegistryAccess::Enabled)
-            .await;
-        app.member(&project, &guest, hangar_core::access::Role::Guest).await;
-        let p = project.id;
+        let (token, p) = zoo(&app).await;
         let post = |endpoint: &'static str, body: serde_json::Value| {
             let (app, token) = (&app, &token);
-            async move {
-                let (status, answer) =
-                    app.call(Method::POST, &mlflow(p, endpoint), Some(token), Some(body)).await;
-                assert_eq!(status, StatusCode::OK, "{answer}");
-                answer
-            }
+            async move { post_ok(app, token, p, endpoint, body).await }
         };
         post("registered-models/create", json!({"name": "owl"})).await;
         for semver in ["1.0.0", "1.2.0", "1.10.0", "2.0.0"] {
