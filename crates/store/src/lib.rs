@@ -27,6 +27,7 @@ mod runs_search;
 mod sessions;
 mod sql;
 pub mod sqlite;
+mod sqlite_inline;
 mod tokens;
 mod users;
 
@@ -59,6 +60,8 @@ pub struct SqlStore {
     /// SQLite worker hands rows over one by one through a 50-row channel, and `Any` cannot
     /// widen it: 100,000 points cost thousands of thread switches.
     bulk_reader: Option<sqlx::SqlitePool>,
+    /// SQLite only: reads of a few rows on the caller's thread (see [`sqlite_inline`]).
+    inline_reader: Option<Arc<sqlite_inline::InlineReader>>,
 }
 
 impl SqlStore {
@@ -66,10 +69,8 @@ impl SqlStore {
         self.backend
     }
 
-    /// Every row of a read, mapped as it is read; with `bulk` (a read of many rows) on
-    /// SQLite through the bulk reader. A read of a row or two stays on the shared reader: the
-    /// benchmark's write paths, which look their run up first, measured slower on the second
-    /// pool.
+    /// Every row of a read, mapped as it is read. On SQLite a read of many rows (`bulk`) goes
+    /// through the bulk reader, any other on the caller's thread (see [`sqlite_inline`]).
     pub(crate) async fn read_all<T>(
         &self,
         sql: &sql::Sql,
@@ -77,6 +78,9 @@ impl SqlStore {
         map: impl Fn(&dyn sql::Cols) -> Result<T, sqlx::Error>,
     ) -> Result<Vec<T>, StoreError> {
         use futures_util::TryStreamExt;
+        if let Some(inline) = self.inline_reader.as_ref().filter(|_| !bulk) {
+            return inline.read_all(sql, &map);
+        }
         let mut out = Vec::new();
         match self.bulk_reader.as_ref().filter(|_| bulk) {
             Some(pool) => {

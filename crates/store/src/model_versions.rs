@@ -5,13 +5,12 @@ use crate::model::*;
 use crate::packages::insert_version_package;
 use crate::registered_models::{escape_like, push_ids, upsert_tags};
 use crate::runs::insert_run_into;
-use crate::sql::Sql;
+use crate::sql::{Cols, Sql};
 use crate::{ModelVersionRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::filter::{Clause, OrderBy};
 use hangar_core::registry::{SEMVER_TAG, Stage, VersionRef};
 use hangar_core::semver;
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -21,23 +20,23 @@ pub(crate) const VERSION_COLUMNS: &str = "v.id, v.model_id, m.name AS model_name
 pub(crate) const VERSION_FROM: &str = " FROM model_versions v JOIN registered_models m ON m.id = v.model_id \
      LEFT JOIN runs r ON r.id = v.run_id";
 
-fn version_from_row(row: &AnyRow) -> Result<ModelVersion, sqlx::Error> {
+fn version_from_row(row: &dyn Cols) -> Result<ModelVersion, sqlx::Error> {
     Ok(ModelVersion {
-        id: row.try_get("id")?,
-        model_id: row.try_get("model_id")?,
-        model_name: row.try_get("model_name")?,
-        number: row.try_get("number")?,
-        semver: row.try_get("semver")?,
-        description: row.try_get("description")?,
-        user_id: row.try_get("user_id")?,
-        source: row.try_get("source")?,
-        storage_location: row.try_get("storage_location")?,
-        run_uuid: row.try_get("run_uuid")?,
-        run_link: row.try_get("run_link")?,
-        model_uuid: row.try_get("model_uuid")?,
-        stage: Stage::parse(&row.try_get::<String, _>("current_stage")?).unwrap_or(Stage::None),
-        creation_time: row.try_get("creation_time")?,
-        last_updated_time: row.try_get("last_updated_time")?,
+        id: row.i64("id")?,
+        model_id: row.i64("model_id")?,
+        model_name: row.string("model_name")?,
+        number: row.i64("number")?,
+        semver: row.string("semver")?,
+        description: row.string("description")?,
+        user_id: row.string("user_id")?,
+        source: row.string("source")?,
+        storage_location: row.string("storage_location")?,
+        run_uuid: row.opt_string("run_uuid")?,
+        run_link: row.string("run_link")?,
+        model_uuid: row.string("model_uuid")?,
+        stage: Stage::parse(&row.string("current_stage")?).unwrap_or(Stage::None),
+        creation_time: row.i64("creation_time")?,
+        last_updated_time: row.i64("last_updated_time")?,
         tags: Vec::new(),
         aliases: Vec::new(),
     })
@@ -250,11 +249,7 @@ async fn insert_version(
 impl SqlStore {
     /// Loads versions with their tags and aliases: three queries for any number of rows.
     async fn load_versions(&self, sql: &Sql) -> Result<Vec<ModelVersion>, StoreError> {
-        let rows = sql.build().fetch_all(&self.reader).await?;
-        let mut versions = rows
-            .iter()
-            .map(version_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut versions = self.read_all(sql, false, version_from_row).await?;
         if versions.is_empty() {
             return Ok(versions);
         }
@@ -272,14 +267,21 @@ impl SqlStore {
         sql.push(") ORDER BY key");
         let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         let mut aliases: HashMap<i64, Vec<String>> = HashMap::new();
-        for row in sql.build().fetch_all(&self.reader).await? {
-            let id: i64 = row.try_get("version_id")?;
-            if row.try_get::<String, _>("kind")? == "t" {
-                tags.entry(id)
-                    .or_default()
-                    .push((row.try_get("key")?, row.try_get("value")?));
+        let rows = self
+            .read_all(&sql, false, |row| {
+                Ok((
+                    row.i64("version_id")?,
+                    row.string("kind")?,
+                    row.string("key")?,
+                    row.string("value")?,
+                ))
+            })
+            .await?;
+        for (id, kind, key, value) in rows {
+            if kind == "t" {
+                tags.entry(id).or_default().push((key, value));
             } else {
-                aliases.entry(id).or_default().push(row.try_get("key")?);
+                aliases.entry(id).or_default().push(key);
             }
         }
         for v in &mut versions {

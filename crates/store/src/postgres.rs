@@ -20,6 +20,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         })?;
     Ok(SqlStore {
         bulk_reader: None,
+        inline_reader: None,
         backend: Backend::Postgres,
         reader: pool.clone(),
         writer: pool,

@@ -8,33 +8,33 @@ use crate::{ProjectRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::access::Role;
 use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::sql::Cols;
 
 const PROJECT_COLUMNS: &str = "p.id, p.namespace, p.path, p.name, p.description, p.visibility, \
      p.registry_access, p.ci_base_url, p.created_at, p.updated_at";
 
-fn project_from_row(row: &AnyRow) -> Result<Project, sqlx::Error> {
+fn project_from_row(row: &dyn Cols) -> Result<Project, sqlx::Error> {
     let decode = |column: &str, e: String| sqlx::Error::ColumnDecode {
         index: column.into(),
         source: e.into(),
     };
     Ok(Project {
-        id: row.try_get("id")?,
-        namespace: row.try_get("namespace")?,
-        path: row.try_get("path")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
+        id: row.i64("id")?,
+        namespace: row.string("namespace")?,
+        path: row.string("path")?,
+        name: row.string("name")?,
+        description: row.string("description")?,
         visibility: row
-            .try_get::<String, _>("visibility")?
+            .string("visibility")?
             .parse()
             .map_err(|e| decode("visibility", e))?,
         registry_access: row
-            .try_get::<String, _>("registry_access")?
+            .string("registry_access")?
             .parse()
             .map_err(|e| decode("registry_access", e))?,
-        ci_base_url: row.try_get("ci_base_url")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        ci_base_url: row.opt_string("ci_base_url")?,
+        created_at: row.i64("created_at")?,
+        updated_at: row.i64("updated_at")?,
     })
 }
 
@@ -60,8 +60,8 @@ fn push_project_match(sql: &mut Sql, reference: &str) -> bool {
 
 /// A project with the caller's role, from a row that selected `PROJECT_COLUMNS` and
 /// `m.access_level`.
-fn access_from_row(row: &AnyRow) -> Result<(Project, Option<Role>), sqlx::Error> {
-    let level: Option<i64> = row.try_get("access_level")?;
+fn access_from_row(row: &dyn Cols) -> Result<(Project, Option<Role>), sqlx::Error> {
+    let level: Option<i64> = row.opt_i64("access_level")?;
     Ok((
         project_from_row(row)?,
         level.and_then(Role::from_access_level),
@@ -126,7 +126,7 @@ impl ProjectRepo for SqlStore {
             .push(" FROM projects p WHERE p.id = ")
             .bind_i64(id);
         let row = sql.build().fetch_optional(&self.reader).await?;
-        Ok(row.as_ref().map(project_from_row).transpose()?)
+        Ok(row.as_ref().map(|row| project_from_row(row)).transpose()?)
     }
 
     async fn find_project(
@@ -142,7 +142,7 @@ impl ProjectRepo for SqlStore {
             .bind_str(path)
             .push(")");
         let row = sql.build().fetch_optional(&self.reader).await?;
-        Ok(row.as_ref().map(project_from_row).transpose()?)
+        Ok(row.as_ref().map(|row| project_from_row(row)).transpose()?)
     }
 
     async fn project_access(
@@ -189,16 +189,18 @@ impl ProjectRepo for SqlStore {
         .bind_str(&crate::members::today())
         .push(") WHERE t.token_hash = ")
         .bind_str(token_hash);
-        let Some(row) = sql.build().fetch_optional(&self.reader).await? else {
-            return Ok(None);
-        };
-        let token = crate::tokens::token_from_row(&row)?;
-        let user = crate::users::user_from_prefixed_row(&row, "u_")?;
-        let project = match row.try_get::<Option<i64>, _>("id")? {
-            Some(_) => Some(access_from_row(&row)?),
-            None => None,
-        };
-        Ok(Some((token, user, project)))
+        let found = self
+            .read_all(&sql, false, |row| {
+                let token = crate::tokens::token_from_row(row)?;
+                let user = crate::users::user_from_prefixed_row(row, "u_")?;
+                let project = match row.opt_i64("id")? {
+                    Some(_) => Some(access_from_row(row)?),
+                    None => None,
+                };
+                Ok((token, user, project))
+            })
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     async fn list_projects(
@@ -251,7 +253,7 @@ impl ProjectRepo for SqlStore {
         let rows = select.build().fetch_all(&self.reader).await?;
         let items = rows
             .iter()
-            .map(project_from_row)
+            .map(|row| project_from_row(row))
             .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }

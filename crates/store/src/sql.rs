@@ -88,6 +88,37 @@ impl Sql {
         query
     }
 
+    /// Runs the query on a synchronous SQLite connection (the store's inline reader), mapping
+    /// every row as it is stepped.
+    pub fn query_rusqlite<T>(
+        &self,
+        conn: &rusqlite::Connection,
+        map: &dyn Fn(&dyn Cols) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, crate::StoreError> {
+        let mut statement = conn.prepare_cached(&self.text)?;
+        for (i, arg) in self.args.iter().enumerate() {
+            // `$N` is a named parameter to SQLite; `?` binds by position.
+            let index = if self.anonymous {
+                i + 1
+            } else {
+                statement
+                    .parameter_index(&format!("${}", i + 1))?
+                    .ok_or(rusqlite::Error::InvalidParameterName(format!("${}", i + 1)))?
+            };
+            match arg {
+                Arg::I64(v) => statement.raw_bind_parameter(index, v)?,
+                Arg::F64(v) => statement.raw_bind_parameter(index, v)?,
+                Arg::Str(v) => statement.raw_bind_parameter(index, v.as_str())?,
+            }
+        }
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(map(row)?);
+        }
+        Ok(out)
+    }
+
     /// The same query for a native SQLite connection (the store's bulk reader).
     pub fn build_sqlite(&self) -> Query<'_, Sqlite, SqliteArguments> {
         let mut query = sqlx::query(AssertSqlSafe(self.text.clone()));
@@ -109,6 +140,7 @@ pub trait Cols {
     fn opt_i64(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
     fn f64(&self, column: &str) -> Result<f64, sqlx::Error>;
     fn string(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn opt_string(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
 }
 
 macro_rules! cols_for {
@@ -126,13 +158,41 @@ macro_rules! cols_for {
             fn string(&self, column: &str) -> Result<String, sqlx::Error> {
                 self.try_get(column)
             }
+            fn opt_string(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+                self.try_get(column)
+            }
         }
     };
 }
 cols_for!(AnyRow);
 cols_for!(SqliteRow);
 
+impl Cols for rusqlite::Row<'_> {
+    fn i64(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.get(column).map_err(|e| column_error(column, e))
+    }
+    fn opt_i64(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.get(column).map_err(|e| column_error(column, e))
+    }
+    fn f64(&self, column: &str) -> Result<f64, sqlx::Error> {
+        self.get(column).map_err(|e| column_error(column, e))
+    }
+    fn string(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.get(column).map_err(|e| column_error(column, e))
+    }
+    fn opt_string(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.get(column).map_err(|e| column_error(column, e))
+    }
+}
+
+fn column_error(column: &str, e: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: Box::new(e),
+    }
+}
+
 /// Reads an integer flag column as a bool.
-pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
-    Ok(row.try_get::<i64, _>(column)? != 0)
+pub fn flag(row: &dyn Cols, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.i64(column)? != 0)
 }

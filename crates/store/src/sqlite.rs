@@ -59,8 +59,10 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .connect_with(options)
         .await
         .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path}: {e}")))?;
+    let inline_reader = crate::sqlite_inline::InlineReader::open(path)?;
     Ok(SqlStore {
         bulk_reader: Some(bulk_reader),
+        inline_reader: Some(std::sync::Arc::new(inline_reader)),
         backend: Backend::Sqlite,
         group_commit: Some(crate::group_commit::GroupCommit::start(writer.clone())),
         reader,

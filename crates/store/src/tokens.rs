@@ -8,26 +8,26 @@ use crate::{SqlStore, StoreError, TokenRepo};
 use async_trait::async_trait;
 use hangar_core::access::{Role, Scope};
 use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::sql::Cols;
 
 pub(crate) const TOKEN_COLUMNS: &str = "t.id AS token_id, t.user_id, t.project_id, t.name AS token_name, \
      t.scope, t.expires_at, t.revoked, t.created_at AS token_created_at, t.last_used_at";
 
-pub(crate) fn token_from_row(row: &AnyRow) -> Result<Token, sqlx::Error> {
+pub(crate) fn token_from_row(row: &dyn Cols) -> Result<Token, sqlx::Error> {
     Ok(Token {
-        id: row.try_get("token_id")?,
-        user_id: row.try_get("user_id")?,
-        project_id: row.try_get("project_id")?,
-        name: row.try_get("token_name")?,
-        scope: if row.try_get::<String, _>("scope")? == "api" {
+        id: row.i64("token_id")?,
+        user_id: row.i64("user_id")?,
+        project_id: row.opt_i64("project_id")?,
+        name: row.string("token_name")?,
+        scope: if row.string("scope")? == "api" {
             Scope::Api
         } else {
             Scope::ReadApi
         },
-        expires_at: row.try_get("expires_at")?,
+        expires_at: row.opt_string("expires_at")?,
         revoked: flag(row, "revoked")?,
-        created_at: row.try_get("token_created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
+        created_at: row.i64("token_created_at")?,
+        last_used_at: row.opt_i64("last_used_at")?,
     })
 }
 
@@ -146,7 +146,7 @@ impl TokenRepo for SqlStore {
             .push(" FROM tokens t WHERE t.id = ")
             .bind_i64(id);
         let row = sql.build().fetch_optional(&self.reader).await?;
-        Ok(row.as_ref().map(token_from_row).transpose()?)
+        Ok(row.as_ref().map(|row| token_from_row(row)).transpose()?)
     }
 
     async fn list_tokens(
@@ -175,7 +175,7 @@ impl TokenRepo for SqlStore {
             .bind_i64(paging.offset);
         let total: i64 = count.build().fetch_one(&self.reader).await?.try_get("n")?;
         let rows = select.build().fetch_all(&self.reader).await?;
-        let items = rows.iter().map(token_from_row).collect::<Result<_, _>>()?;
+        let items = rows.iter().map(|row| token_from_row(row)).collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
 

@@ -6,23 +6,23 @@ use crate::sql::flag;
 use crate::{SqlStore, StoreError, UserRepo};
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::sql::Cols;
 
-pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+pub(crate) fn user_from_row(row: &dyn Cols) -> Result<User, sqlx::Error> {
     user_from_prefixed_row(row, "")
 }
 
 /// The user columns, selected as `<prefix><column>` (a query that also selects a project).
-pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> Result<User, sqlx::Error> {
+pub(crate) fn user_from_prefixed_row(row: &dyn Cols, prefix: &str) -> Result<User, sqlx::Error> {
     let column = |name: &str| format!("{prefix}{name}");
     Ok(User {
-        id: row.try_get(column("id").as_str())?,
-        username: row.try_get(column("username").as_str())?,
-        name: row.try_get(column("name").as_str())?,
-        email: row.try_get(column("email").as_str())?,
+        id: row.i64(&column("id"))?,
+        username: row.string(&column("username"))?,
+        name: row.string(&column("name"))?,
+        email: row.opt_string(&column("email"))?,
         is_admin: flag(row, &column("is_admin"))?,
         is_bot: flag(row, &column("is_bot"))?,
-        created_at: row.try_get(column("created_at").as_str())?,
+        created_at: row.i64(&column("created_at"))?,
     })
 }
 
@@ -57,7 +57,7 @@ impl UserRepo for SqlStore {
         .bind(id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Ok(row.as_ref().map(|row| user_from_row(row)).transpose()?)
     }
 
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -93,7 +93,7 @@ impl UserRepo for SqlStore {
         .bind(paging.offset)
         .fetch_all(&self.reader)
         .await?;
-        let items = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
+        let items = rows.iter().map(|row| user_from_row(row)).collect::<Result<_, _>>()?;
         Ok(Page {
             items,
             total: self.count_users().await?,
