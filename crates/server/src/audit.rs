@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
-use hangar_store::model::NewAuditEvent;
+use hangar_store::model::{AuditAuthor, NewAuditEvent};
 use serde_json::Value;
 
 /// Records a change made by `caller` in project `project_id`: `event` (such as
@@ -18,13 +18,11 @@ pub async fn record(
     target: String,
     details: Value,
 ) {
+    let author = author(caller);
     let row = NewAuditEvent {
         project_id,
-        author_id: caller.user.as_ref().map(|u| u.id),
-        author_name: caller
-            .user
-            .as_ref()
-            .map_or_else(|| "anonymous".to_owned(), |u| u.username.clone()),
+        author_id: author.id,
+        author_name: author.name,
         event_name: event.to_owned(),
         target_type: target_type.to_owned(),
         target,
@@ -32,5 +30,17 @@ pub async fn record(
     };
     if let Err(e) = state.store.record_audit_event(row).await {
         tracing::error!(error = %e, project_id, event, "could not record an audit event");
+    }
+}
+
+/// How the audit log names `caller`; for changes whose event the store writes in their own
+/// transaction (a version's creation).
+pub fn author(caller: &Caller) -> AuditAuthor {
+    AuditAuthor {
+        id: caller.user.as_ref().map(|u| u.id),
+        name: caller
+            .user
+            .as_ref()
+            .map_or_else(|| "anonymous".to_owned(), |u| u.username.clone()),
     }
 }

@@ -1,29 +1,50 @@
 //! The audit log of registry changes, per project.
 
 use crate::model::*;
+use crate::sql::Sql;
 use crate::{AuditRepo, SqlStore, StoreError};
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
+
+/// Writes `event` inside the caller's transaction (so a change and its record commit together).
+pub(crate) async fn insert_audit_event(
+    conn: &mut AnyConnection,
+    event: &NewAuditEvent,
+) -> Result<(), StoreError> {
+    let mut sql = Sql::for_conn(
+        conn,
+        "INSERT INTO audit_events (project_id, author_id, author_name, event_name, \
+         target_type, target, details, created_at) VALUES (",
+    );
+    sql.bind_i64(event.project_id).push(", ");
+    match event.author_id {
+        Some(id) => sql.bind_i64(id),
+        None => sql.push("NULL"),
+    };
+    sql.push(", ")
+        .bind_str(&event.author_name)
+        .push(", ")
+        .bind_str(&event.event_name)
+        .push(", ")
+        .bind_str(&event.target_type)
+        .push(", ")
+        .bind_str(&event.target)
+        .push(", ")
+        .bind_str(&event.details)
+        .push(", ")
+        .bind_i64(hangar_core::now_millis())
+        .push(")");
+    sql.build().execute(&mut *conn).await?;
+    Ok(())
+}
 
 #[async_trait]
 impl AuditRepo for SqlStore {
     async fn record_audit_event(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_events (project_id, author_id, author_name, event_name, target_type,
-                 target, details, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(event.project_id)
-        .bind(event.author_id)
-        .bind(&event.author_name)
-        .bind(&event.event_name)
-        .bind(&event.target_type)
-        .bind(&event.target)
-        .bind(&event.details)
-        .bind(hangar_core::now_millis())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.write(Box::new(move |conn| {
+            Box::pin(async move { insert_audit_event(conn, &event).await })
+        }))
+        .await
     }
 
     async fn list_audit_events(

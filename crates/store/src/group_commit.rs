@@ -34,11 +34,23 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task on `pool` (the single writer connection).
-    pub(crate) fn start(pool: AnyPool) -> GroupCommit {
+    /// Starts the writer on `pool` (the single writer connection), on a thread of its own.
+    ///
+    /// Every statement of a job is a round trip to sqlx's SQLite worker thread. On the
+    /// server's runtime each answer woke the writer task behind whatever HTTP work was queued
+    /// on that worker, and a version create (a dozen statements) spent most of its time in
+    /// those queues; on its own thread the writer resumes as soon as the answer arrives.
+    pub(crate) fn start(pool: AnyPool) -> Result<GroupCommit, StoreError> {
         let (queue, requests) = mpsc::channel(4 * MAX_JOBS_PER_COMMIT);
-        tokio::spawn(write_loop(pool, requests));
-        GroupCommit { queue }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Config(format!("cannot start the database writer: {e}")))?;
+        std::thread::Builder::new()
+            .name("hangar-writer".into())
+            .spawn(move || runtime.block_on(write_loop(pool, requests)))
+            .map_err(|e| StoreError::Config(format!("cannot start the database writer: {e}")))?;
+        Ok(GroupCommit { queue })
     }
 
     /// Runs `job` in the next shared transaction and waits until it is committed.

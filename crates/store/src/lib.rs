@@ -144,6 +144,15 @@ impl SqlStore {
         value.ok_or_else(|| StoreError::Config("a committed write returned nothing".into()))
     }
 
+    /// One statement as an atomic write of its own, through [`SqlStore::write`] (so on SQLite
+    /// it shares a commit rather than waiting for the writer connection); the rows it changed.
+    pub(crate) async fn execute(&self, sql: sql::Sql) -> Result<u64, StoreError> {
+        self.write_returning(move |conn| {
+            Box::pin(async move { Ok(sql.build().execute(conn).await?.rows_affected()) })
+        })
+        .await
+    }
+
     /// Closes every connection (on shutdown, so SQLite checkpoints its WAL).
     pub async fn close(&self) {
         self.writer.close().await;

@@ -419,6 +419,15 @@ pub struct NewModelVersion {
     /// The version's tags; `gitlab.version` is set to the semver whatever is given.
     pub tags: Vec<(String, String)>,
     pub storage: VersionStorage,
+    /// Who the audit log names: its `model_version_created` event commits with the version.
+    pub author: AuditAuthor,
+}
+
+/// The author of an audit event: a user, or nobody (`anonymous`).
+#[derive(Debug, Clone, Default)]
+pub struct AuditAuthor {
+    pub id: Option<i64>,
+    pub name: String,
 }
 
 /// MLflow 3's logged model status (`LOGGED_MODEL_*` on the wire).

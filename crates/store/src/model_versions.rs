@@ -42,6 +42,14 @@ fn version_from_row(row: &dyn Cols) -> Result<ModelVersion, sqlx::Error> {
     })
 }
 
+fn touch_version_sql(backend: crate::Backend, version_id: i64) -> Sql {
+    let mut sql = Sql::for_backend(backend, "UPDATE model_versions SET last_updated_time = ");
+    sql.bind_i64(hangar_core::now_millis())
+        .push(" WHERE id = ")
+        .bind_i64(version_id);
+    sql
+}
+
 fn version_clause(sql: &mut Sql, reference: &VersionRef) {
     match reference {
         VersionRef::Number(n) => sql.push(" AND v.number = ").bind_i64(*n),
@@ -99,13 +107,20 @@ async fn insert_version(
         None => semver::next_after(highest.as_ref()),
     };
     let version_text = version.to_string();
-    let taken: Option<i64> = sqlx::query_scalar(
-        "SELECT deleted FROM model_versions WHERE model_id = $1 AND semver = $2",
-    )
-    .bind(model_id)
-    .bind(&version_text)
-    .fetch_optional(&mut *conn)
-    .await?;
+    // The next patch is above every version the model ever had (`highest_semver` is never
+    // lowered, deleted versions included), so only an explicit semver can be taken.
+    let taken: Option<i64> = match &new.semver {
+        None => None,
+        Some(_) => {
+            sqlx::query_scalar(
+                "SELECT deleted FROM model_versions WHERE model_id = $1 AND semver = $2",
+            )
+            .bind(model_id)
+            .bind(&version_text)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+    };
     if let Some(deleted) = taken {
         let why = if deleted != 0 {
             " (it was deleted; a version's semver is never reused)"
@@ -206,14 +221,19 @@ async fn insert_version(
         .as_deref()
         .and_then(|s| semver::parse(s).ok())
         .is_none_or(|l| semver::precedence(&version, &l).is_gt());
-    let mut update = Sql::for_conn(conn, "UPDATE registered_models SET id = id");
+    // Only the columns that change: assigning the primary key, even to itself, would make
+    // SQLite check every table that references the model.
+    let mut update = Sql::for_conn(conn, "UPDATE registered_models SET ");
     if is_highest {
         update
-            .push(", highest_semver = ")
+            .push("highest_semver = ")
             .bind_str(&version.to_string());
     }
     if is_latest {
-        update.push(", latest_version_id = ").bind_i64(id);
+        update
+            .push(if is_highest { ", " } else { "" })
+            .push("latest_version_id = ")
+            .bind_i64(id);
     }
     if is_highest || is_latest {
         update.push(" WHERE id = ").bind_i64(model_id);
@@ -243,6 +263,19 @@ async fn insert_version(
         aliases: Vec::new(),
     };
     insert_version_package(conn, project_id, &version.model_name, &version).await?;
+    let event = NewAuditEvent {
+        project_id,
+        author_id: new.author.id,
+        author_name: new.author.name,
+        event_name: "model_version_created".into(),
+        target_type: "model_version".into(),
+        target: format!("{}/{}", version.model_name, version.semver),
+        details: serde_json::json!({
+            "number": version.number, "run_id": version.run_uuid, "source": version.source,
+        })
+        .to_string(),
+    };
+    crate::audit_events::insert_audit_event(conn, &event).await?;
     Ok(version)
 }
 
@@ -308,14 +341,6 @@ impl SqlStore {
         self.load_versions(&sql).await
     }
 
-    async fn touch_version(&self, version: &ModelVersion) -> Result<(), StoreError> {
-        sqlx::query("UPDATE model_versions SET last_updated_time = $1 WHERE id = $2")
-            .bind(hangar_core::now_millis())
-            .bind(version.id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -512,14 +537,13 @@ impl ModelVersionRepo for SqlStore {
         version: &ModelVersion,
         description: &str,
     ) -> Result<ModelVersion, StoreError> {
-        sqlx::query(
-            "UPDATE model_versions SET description = $1, last_updated_time = $2 WHERE id = $3",
-        )
-        .bind(description)
-        .bind(hangar_core::now_millis())
-        .bind(version.id)
-        .execute(&self.writer)
-        .await?;
+        let mut sql = Sql::for_backend(self.backend(), "UPDATE model_versions SET description = ");
+        sql.bind_str(description)
+            .push(", last_updated_time = ")
+            .bind_i64(hangar_core::now_millis())
+            .push(" WHERE id = ")
+            .bind_i64(version.id);
+        self.execute(sql).await?;
         self.versions_by_ids(&[version.id])
             .await?
             .pop()
@@ -609,18 +633,16 @@ impl ModelVersionRepo for SqlStore {
         key: &str,
         value: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.writer.acquire().await?;
         let tag = [(key.to_owned(), value.to_owned())];
-        upsert_tags(
-            &mut conn,
-            "model_version_tags",
-            "version_id",
-            version.id,
-            &tag,
-        )
-        .await?;
-        drop(conn);
-        self.touch_version(version).await
+        let (version_id, touch) = (version.id, touch_version_sql(self.backend(), version.id));
+        self.write(Box::new(move |conn| {
+            Box::pin(async move {
+                upsert_tags(conn, "model_version_tags", "version_id", version_id, &tag).await?;
+                touch.build().execute(&mut *conn).await?;
+                Ok(())
+            })
+        }))
+        .await
     }
 
     async fn delete_model_version_tag(
@@ -628,24 +650,29 @@ impl ModelVersionRepo for SqlStore {
         version: &ModelVersion,
         key: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM model_version_tags WHERE version_id = $1 AND key = $2")
-            .bind(version.id)
-            .bind(key)
-            .execute(&self.writer)
-            .await?;
+        let mut sql = Sql::for_backend(
+            self.backend(),
+            "DELETE FROM model_version_tags WHERE version_id = ",
+        );
+        sql.bind_i64(version.id).push(" AND key = ").bind_str(key);
+        self.execute(sql).await?;
         Ok(())
     }
 
     async fn set_alias(&self, version: &ModelVersion, alias: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO registered_model_aliases (model_id, alias, version_id) VALUES ($1, $2, $3)
-             ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id",
-        )
-        .bind(version.model_id)
-        .bind(alias)
-        .bind(version.id)
-        .execute(&self.writer)
-        .await?;
+        let mut sql = Sql::for_backend(
+            self.backend(),
+            "INSERT INTO registered_model_aliases (model_id, alias, version_id) VALUES (",
+        );
+        sql.bind_i64(version.model_id)
+            .push(", ")
+            .bind_str(alias)
+            .push(", ")
+            .bind_i64(version.id)
+            .push(
+                ") ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id",
+            );
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -656,11 +683,12 @@ impl ModelVersionRepo for SqlStore {
         alias: &str,
     ) -> Result<(), StoreError> {
         let model_id = self.model_row_id(project_id, model_name).await?;
-        sqlx::query("DELETE FROM registered_model_aliases WHERE model_id = $1 AND alias = $2")
-            .bind(model_id)
-            .bind(alias)
-            .execute(&self.writer)
-            .await?;
+        let mut sql = Sql::for_backend(
+            self.backend(),
+            "DELETE FROM registered_model_aliases WHERE model_id = ",
+        );
+        sql.bind_i64(model_id).push(" AND alias = ").bind_str(alias);
+        self.execute(sql).await?;
         Ok(())
     }
 }

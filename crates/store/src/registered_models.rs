@@ -268,11 +268,14 @@ impl SqlStore {
     }
 
     async fn touch_model(&self, model_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE registered_models SET last_updated_time = $1 WHERE id = $2")
-            .bind(hangar_core::now_millis())
-            .bind(model_id)
-            .execute(&self.writer)
-            .await?;
+        let mut sql = Sql::for_backend(
+            self.backend(),
+            "UPDATE registered_models SET last_updated_time = ",
+        );
+        sql.bind_i64(hangar_core::now_millis())
+            .push(" WHERE id = ")
+            .bind_i64(model_id);
+        self.execute(sql).await?;
         Ok(())
     }
 }

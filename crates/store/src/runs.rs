@@ -470,8 +470,7 @@ impl RunRepo for SqlStore {
     }
 
     async fn update_run(&self, run: &RunInfo, update: RunUpdate) -> Result<RunInfo, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let mut sql = Sql::new("UPDATE runs SET lifecycle_stage = lifecycle_stage");
+        let mut sql = Sql::for_backend(self.backend(), "UPDATE runs SET lifecycle_stage = lifecycle_stage");
         if let Some(status) = update.status {
             sql.push(", status = ").bind_str(status.as_str());
         }
@@ -482,17 +481,18 @@ impl RunRepo for SqlStore {
             sql.push(", name = ").bind_str(name);
         }
         sql.push(" WHERE id = ").bind_i64(run.row_id);
-        sql.build().execute(&mut *tx).await?;
-        if let Some(name) = &update.name {
-            // MLflow keeps the name in the tag `mlflow.runName` too.
-            upsert_tags(
-                &mut tx,
-                run.row_id,
-                &[("mlflow.runName".into(), name.clone())],
-            )
-            .await?;
-        }
-        tx.commit().await?;
+        let (run_id, name) = (run.row_id, update.name.clone());
+        self.write(Box::new(move |conn| {
+            Box::pin(async move {
+                sql.build().execute(&mut *conn).await?;
+                if let Some(name) = name {
+                    // MLflow keeps the name in the tag `mlflow.runName` too.
+                    upsert_tags(conn, run_id, &[("mlflow.runName".into(), name)]).await?;
+                }
+                Ok(())
+            })
+        }))
+        .await?;
         Ok(RunInfo {
             status: update.status.unwrap_or(run.status),
             end_time: update.end_time.or(run.end_time),
@@ -502,11 +502,11 @@ impl RunRepo for SqlStore {
     }
 
     async fn set_run_stage(&self, run: &RunInfo, stage: LifecycleStage) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET lifecycle_stage = $1 WHERE id = $2")
-            .bind(stage.as_str())
-            .bind(run.row_id)
-            .execute(&self.writer)
-            .await?;
+        let mut sql = Sql::for_backend(self.backend(), "UPDATE runs SET lifecycle_stage = ");
+        sql.bind_str(stage.as_str())
+            .push(" WHERE id = ")
+            .bind_i64(run.row_id);
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -519,12 +519,9 @@ impl RunRepo for SqlStore {
     }
 
     async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM run_tags WHERE run_id = $1 AND key = $2")
-            .bind(run.row_id)
-            .bind(key)
-            .execute(&self.writer)
-            .await?;
-        if done.rows_affected() == 0 {
+        let mut sql = Sql::for_backend(self.backend(), "DELETE FROM run_tags WHERE run_id = ");
+        sql.bind_i64(run.row_id).push(" AND key = ").bind_str(key);
+        if self.execute(sql).await? == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())

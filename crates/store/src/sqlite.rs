@@ -64,7 +64,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         bulk_reader: Some(bulk_reader),
         inline_reader: Some(std::sync::Arc::new(inline_reader)),
         backend: Backend::Sqlite,
-        group_commit: Some(crate::group_commit::GroupCommit::start(writer.clone())),
+        group_commit: Some(crate::group_commit::GroupCommit::start(writer.clone())?),
         reader,
         writer,
     })

@@ -87,6 +87,7 @@ pub async fn promote(
                     model_uuid: String::new(),
                     tags: Vec::new(),
                     storage: VersionStorage::Candidate(String::new()),
+                    author: crate::audit::author(&ctx.caller),
                 },
             )
             .await
@@ -101,16 +102,6 @@ pub async fn promote(
     };
     match created {
         Ok(version) => {
-            crate::audit::record(
-                &ctx.state,
-                grant.project.id,
-                &ctx.caller,
-                "model_version_created",
-                "model_version",
-                format!("{}/{}", version.model_name, version.semver),
-                serde_json::json!({"run_id": run_id}),
-            )
-            .await;
             let chrome = Chrome::new(&ctx, &grant);
             Ok(Redirect::to(&format!(
                 "{}/{}/versions/{}",

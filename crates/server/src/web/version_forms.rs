@@ -144,6 +144,7 @@ pub async fn create(
                     model_uuid: String::new(),
                     tags: Vec::new(),
                     storage: VersionStorage::Candidate(String::new()),
+                    author: crate::audit::author(&ctx.caller),
                 },
             )
             .await
@@ -157,16 +158,6 @@ pub async fn create(
     };
     match created {
         Ok(version) => {
-            crate::audit::record(
-                &ctx.state,
-                grant.project.id,
-                &ctx.caller,
-                "model_version_created",
-                "model_version",
-                format!("{}/{}", model.name, version.semver),
-                json!({"number": version.number}),
-            )
-            .await;
             let chrome = Chrome::new(&ctx, &grant);
             Ok(Redirect::to(&format!(
                 "{}/{}/versions/{}",

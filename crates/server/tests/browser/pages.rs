@@ -70,6 +70,7 @@ async fn sign_in_browse_models_and_sign_out() {
                     model_uuid: String::new(),
                     tags,
                     storage: VersionStorage::Candidate(String::new()),
+                    author: Default::default(),
                 },
             )
             .await

@@ -208,6 +208,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
                         model_uuid: String::new(),
                         tags: vec![("k".into(), "v".into())],
                         storage: VersionStorage::Candidate(String::new()),
+                        author: Default::default(),
                     },
                 )
                 .await

@@ -220,17 +220,11 @@ pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
                 model_uuid: model_uuid.unwrap_or_default(),
                 tags,
                 storage,
+                author: crate::audit::author(&ctx.caller),
             },
         )
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
-    ctx.audit(
-        "model_version_created",
-        "model_version",
-        format!("{}/{}", version.model_name, version.semver),
-        json!({"number": version.number, "run_id": version.run_uuid, "source": version.source}),
-    )
-    .await;
     Ok(version_answer(&version))
 }
 
