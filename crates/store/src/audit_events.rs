@@ -6,11 +6,9 @@ use crate::{AuditRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 
-/// Writes `event` inside the caller's transaction (so a change and its record commit together).
-pub(crate) async fn insert_audit_event(
-    conn: &mut AnyConnection,
-    event: &NewAuditEvent,
-) -> Result<(), StoreError> {
+/// The statement that records `event`, to run inside the change's own transaction (so a
+/// change and its record commit together).
+pub(crate) fn insert_audit_event(conn: &AnyConnection, event: &NewAuditEvent) -> Sql {
     let mut sql = Sql::for_conn(
         conn,
         "INSERT INTO audit_events (project_id, author_id, author_name, event_name, \
@@ -34,15 +32,20 @@ pub(crate) async fn insert_audit_event(
         .push(", ")
         .bind_i64(hangar_core::now_millis())
         .push(")");
-    sql.build().execute(&mut *conn).await?;
-    Ok(())
+    sql
 }
 
 #[async_trait]
 impl AuditRepo for SqlStore {
     async fn record_audit_event(&self, event: NewAuditEvent) -> Result<(), StoreError> {
         self.write(Box::new(move |conn| {
-            Box::pin(async move { insert_audit_event(conn, &event).await })
+            Box::pin(async move {
+                insert_audit_event(conn, &event)
+                    .build()
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
         }))
         .await
     }

@@ -42,8 +42,10 @@ impl GroupCommit {
     /// those queues; on its own thread the writer resumes as soon as the answer arrives.
     pub(crate) fn start(pool: AnyPool) -> Result<GroupCommit, StoreError> {
         let (queue, requests) = mpsc::channel(4 * MAX_JOBS_PER_COMMIT);
+        // Timers only (sqlx's acquire timeout): without an I/O driver the thread parks on a
+        // condition variable, a cheaper wake-up than epoll for each statement's answer.
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+            .enable_time()
             .build()
             .map_err(|e| StoreError::Config(format!("cannot start the database writer: {e}")))?;
         std::thread::Builder::new()

@@ -3,7 +3,7 @@
 
 use crate::model::*;
 use crate::packages::insert_version_package;
-use crate::registered_models::{escape_like, push_ids, upsert_tags};
+use crate::registered_models::{escape_like, push_ids, upsert_tags, upsert_tags_sql};
 use crate::runs::insert_run_into;
 use crate::sql::{Cols, Sql};
 use crate::{ModelVersionRepo, SqlStore, StoreError};
@@ -211,7 +211,10 @@ async fn insert_version(
         .filter(|(k, _)| k != SEMVER_TAG)
         .collect();
     tags.push((SEMVER_TAG.to_owned(), version_text.clone()));
-    upsert_tags(conn, "model_version_tags", "version_id", id, &tags).await?;
+    // The rest of the create returns nothing: its statements travel together.
+    let mut tail: Vec<Sql> = upsert_tags_sql(conn, "model_version_tags", "version_id", id, &tags)
+        .into_iter()
+        .collect();
 
     let is_highest = highest
         .as_ref()
@@ -237,7 +240,7 @@ async fn insert_version(
     }
     if is_highest || is_latest {
         update.push(" WHERE id = ").bind_i64(model_id);
-        update.build().execute(&mut *conn).await?;
+        tail.push(update);
     }
     // The last value of a repeated key wins, as the upsert did; listed by key.
     tags.reverse();
@@ -262,7 +265,7 @@ async fn insert_version(
         tags,
         aliases: Vec::new(),
     };
-    insert_version_package(conn, project_id, &version.model_name, &version).await?;
+    tail.push(insert_version_package(conn, project_id, &version));
     let event = NewAuditEvent {
         project_id,
         author_id: new.author.id,
@@ -275,7 +278,8 @@ async fn insert_version(
         })
         .to_string(),
     };
-    crate::audit_events::insert_audit_event(conn, &event).await?;
+    tail.push(crate::audit_events::insert_audit_event(conn, &event));
+    crate::sql::execute_all(conn, tail).await?;
     Ok(version)
 }
 
@@ -340,7 +344,6 @@ impl SqlStore {
         sql.push(")");
         self.load_versions(&sql).await
     }
-
 }
 
 #[async_trait]
@@ -669,9 +672,7 @@ impl ModelVersionRepo for SqlStore {
             .bind_str(alias)
             .push(", ")
             .bind_i64(version.id)
-            .push(
-                ") ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id",
-            );
+            .push(") ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id");
         self.execute(sql).await?;
         Ok(())
     }

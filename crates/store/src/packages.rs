@@ -38,27 +38,31 @@ pub(crate) fn version_root(storage_location: &str, version_id: i64) -> String {
     }
 }
 
-/// Creates the `ml_model` package of a new version, inside the version's transaction.
-pub(crate) async fn insert_version_package(
-    conn: &mut sqlx::AnyConnection,
+/// The statement that creates the `ml_model` package of a new version, to run inside the
+/// version's transaction.
+pub(crate) fn insert_version_package(
+    conn: &sqlx::AnyConnection,
     project_id: i64,
-    model_name: &str,
     version: &ModelVersion,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO packages (project_id, package_type, name, version, root, model_version_id,
-             created_at)
-         VALUES ($1, 'ml_model', $2, $3, $4, $5, $6)",
-    )
-    .bind(project_id)
-    .bind(model_name)
-    .bind(&version.semver)
-    .bind(version_root(&version.storage_location, version.id))
-    .bind(version.id)
-    .bind(version.creation_time)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+) -> Sql {
+    let mut sql = Sql::for_conn(
+        conn,
+        "INSERT INTO packages (project_id, package_type, name, version, root, model_version_id, \
+         created_at) VALUES (",
+    );
+    sql.bind_i64(project_id)
+        .push(", 'ml_model', ")
+        .bind_str(&version.model_name)
+        .push(", ")
+        .bind_str(&version.semver)
+        .push(", ")
+        .bind_str(&version_root(&version.storage_location, version.id))
+        .push(", ")
+        .bind_i64(version.id)
+        .push(", ")
+        .bind_i64(version.creation_time)
+        .push(")");
+    sql
 }
 
 fn push_filter(sql: &mut Sql, project_id: i64, filter: &PackageFilter) {

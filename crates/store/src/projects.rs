@@ -3,12 +3,12 @@
 
 use crate::error::conflict;
 use crate::model::*;
+use crate::sql::Cols;
 use crate::sql::Sql;
 use crate::{ProjectRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::access::Role;
 use sqlx::Row;
-use crate::sql::Cols;
 
 const PROJECT_COLUMNS: &str = "p.id, p.namespace, p.path, p.name, p.description, p.visibility, \
      p.registry_access, p.ci_base_url, p.created_at, p.updated_at";

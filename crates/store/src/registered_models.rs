@@ -54,6 +54,20 @@ pub(crate) async fn upsert_tags(
     owner: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
+    if let Some(sql) = upsert_tags_sql(conn, table, owner_column, owner, tags) {
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The statement of [`upsert_tags`], to run with others; none without tags.
+pub(crate) fn upsert_tags_sql(
+    conn: &AnyConnection,
+    table: &str,
+    owner_column: &str,
+    owner: i64,
+    tags: &[(String, String)],
+) -> Option<Sql> {
     let last: Vec<&(String, String)> = tags
         .iter()
         .enumerate()
@@ -61,7 +75,7 @@ pub(crate) async fn upsert_tags(
         .map(|(_, tag)| tag)
         .collect();
     if last.is_empty() {
-        return Ok(());
+        return None;
     }
     let mut sql = Sql::for_conn(
         conn,
@@ -79,8 +93,7 @@ pub(crate) async fn upsert_tags(
     sql.push(&format!(
         " ON CONFLICT ({owner_column}, key) DO UPDATE SET value = excluded.value"
     ));
-    sql.build().execute(&mut *conn).await?;
-    Ok(())
+    Some(sql)
 }
 
 /// `(owner, key, value)` of every tag of the given owners, ordered by key.

@@ -470,7 +470,10 @@ impl RunRepo for SqlStore {
     }
 
     async fn update_run(&self, run: &RunInfo, update: RunUpdate) -> Result<RunInfo, StoreError> {
-        let mut sql = Sql::for_backend(self.backend(), "UPDATE runs SET lifecycle_stage = lifecycle_stage");
+        let mut sql = Sql::for_backend(
+            self.backend(),
+            "UPDATE runs SET lifecycle_stage = lifecycle_stage",
+        );
         if let Some(status) = update.status {
             sql.push(", status = ").bind_str(status.as_str());
         }

@@ -133,6 +133,32 @@ impl Sql {
     }
 }
 
+/// Runs statements that return no rows, in order, inside the caller's transaction. On SQLite
+/// they travel as one text, one round trip to sqlx's worker thread (which runs each statement
+/// of a text and binds anonymous `?` arguments across them in order); on PostgreSQL, where a
+/// prepared statement holds one command, one by one. Every statement must come from
+/// [`Sql::for_conn`] on this connection.
+pub async fn execute_all(
+    conn: &mut AnyConnection,
+    statements: Vec<Sql>,
+) -> Result<(), sqlx::Error> {
+    if conn.backend_name() != "SQLite" {
+        for statement in statements {
+            statement.build().execute(&mut *conn).await?;
+        }
+        return Ok(());
+    }
+    let mut joined = Sql::for_conn(conn, "");
+    for statement in statements {
+        debug_assert!(statement.anonymous || statement.args.is_empty());
+        joined.text.push_str(&statement.text);
+        joined.text.push_str(";\n");
+        joined.args.extend(statement.args);
+    }
+    joined.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// Reading columns by name from either kind of row: `AnyRow`, or the native `SqliteRow` of
 /// the bulk reader, so one row mapping serves both.
 pub trait Cols {
@@ -195,4 +221,76 @@ fn column_error(column: &str, e: rusqlite::Error) -> sqlx::Error {
 /// Reads an integer flag column as a bool.
 pub fn flag(row: &dyn Cols, column: &str) -> Result<bool, sqlx::Error> {
     Ok(row.i64(column)? != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqlStore;
+
+    async fn store() -> (tempfile::TempDir, std::sync::Arc<SqlStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = crate::open(&url).await.unwrap();
+        (dir, store)
+    }
+
+    /// Statements joined for one round trip bind their `?` arguments across the joined text
+    /// in order, and the inline reader reads back every type, NULL included.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn joined_statements_bind_in_order_and_inline_reads_see_them() {
+        let (_dir, store) = store().await;
+        store
+            .write(Box::new(|conn| {
+                Box::pin(async move {
+                    let create = Sql::for_conn(conn, "CREATE TABLE t (a INTEGER, b TEXT, c REAL)");
+                    let mut first = Sql::for_conn(conn, "INSERT INTO t VALUES (");
+                    first.bind_i64(1).push(", ").bind_str("one").push(", ");
+                    first.bind(Arg::F64(1.5)).push(")");
+                    let mut second = Sql::for_conn(conn, "INSERT INTO t VALUES (");
+                    second
+                        .bind_i64(2)
+                        .push(", NULL, ")
+                        .bind(Arg::F64(-2.0))
+                        .push(")");
+                    let mut third = Sql::for_conn(conn, "UPDATE t SET b = ");
+                    third.bind_str("two").push(" WHERE a = ").bind_i64(2);
+                    execute_all(conn, vec![create, first, second, third]).await?;
+                    Ok(())
+                })
+            }))
+            .await
+            .unwrap();
+        let mut read = Sql::for_backend(store.backend(), "SELECT a, b, c FROM t WHERE a >= ");
+        read.bind_i64(1).push(" ORDER BY a");
+        let rows = store
+            .read_all(&read, false, |row| {
+                Ok((row.i64("a")?, row.opt_string("b")?, row.f64("c")?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, Some("one".to_owned()), 1.5),
+                (2, Some("two".to_owned()), -2.0)
+            ]
+        );
+        // The same rows through the bulk reader's native connection.
+        let bulk = store
+            .read_all(&read, true, |row| Ok((row.i64("a")?, row.string("b")?)))
+            .await
+            .unwrap();
+        assert_eq!(bulk, vec![(1, "one".to_owned()), (2, "two".to_owned())]);
+        // A `$N` statement binds by name on the inline reader too; a wrong type is an error.
+        let mut named = Sql::new("SELECT a, b, c FROM t WHERE b = ");
+        named.bind_str("one");
+        let typed = store.read_all(&named, false, |row| row.i64("b")).await;
+        assert!(typed.is_err(), "{typed:?}");
+        let found = store
+            .read_all(&named, false, |row| row.i64("a"))
+            .await
+            .unwrap();
+        assert_eq!(found, vec![1]);
+    }
 }

@@ -2,13 +2,13 @@
 //! bot user that is a member of the project with the token's role, as in GitLab.
 
 use crate::model::*;
+use crate::sql::Cols;
 use crate::sql::{Sql, flag};
 use crate::users::user_from_row;
 use crate::{SqlStore, StoreError, TokenRepo};
 use async_trait::async_trait;
 use hangar_core::access::{Role, Scope};
 use sqlx::Row;
-use crate::sql::Cols;
 
 pub(crate) const TOKEN_COLUMNS: &str = "t.id AS token_id, t.user_id, t.project_id, t.name AS token_name, \
      t.scope, t.expires_at, t.revoked, t.created_at AS token_created_at, t.last_used_at";
@@ -175,7 +175,10 @@ impl TokenRepo for SqlStore {
             .bind_i64(paging.offset);
         let total: i64 = count.build().fetch_one(&self.reader).await?.try_get("n")?;
         let rows = select.build().fetch_all(&self.reader).await?;
-        let items = rows.iter().map(|row| token_from_row(row)).collect::<Result<_, _>>()?;
+        let items = rows
+            .iter()
+            .map(|row| token_from_row(row))
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
 

@@ -2,11 +2,11 @@
 
 use crate::error::conflict;
 use crate::model::{NewUser, Page, Paging, User};
+use crate::sql::Cols;
 use crate::sql::flag;
 use crate::{SqlStore, StoreError, UserRepo};
 use async_trait::async_trait;
 use sqlx::Row;
-use crate::sql::Cols;
 
 pub(crate) fn user_from_row(row: &dyn Cols) -> Result<User, sqlx::Error> {
     user_from_prefixed_row(row, "")
@@ -93,7 +93,10 @@ impl UserRepo for SqlStore {
         .bind(paging.offset)
         .fetch_all(&self.reader)
         .await?;
-        let items = rows.iter().map(|row| user_from_row(row)).collect::<Result<_, _>>()?;
+        let items = rows
+            .iter()
+            .map(|row| user_from_row(row))
+            .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
             total: self.count_users().await?,
