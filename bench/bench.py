@@ -524,6 +524,18 @@ def pg_settings(url: str) -> dict[str, str]:
         return {"postgresql_settings": f"unknown ({e})"}
 
 
+def analyze(url: str, srv: Server, runs: int) -> str:
+    """ANALYZE after seeding: the state autovacuum brings the tables to within a minute or so.
+    Seeded in seconds, their statistics would still describe them (nearly) empty, and the
+    planner would sort every run of the experiment instead of reading its index in order
+    (measured here: 42 ms instead of 4 ms for 20,000 runs)."""
+    done = subprocess.run([shutil.which("psql") or "psql", "-X", "-w", "-q", "-d", url, "-c", "ANALYZE"],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode == 0:
+        return f"{srv.label}: ANALYZE after seeding {runs:,} runs (what autovacuum does within a minute)"
+    return f"{srv.label}: ANALYZE failed: {done.stderr.strip()[:200]}"
+
+
 def start_mlflow(args, log_dir: str) -> Server:
     data = tempfile.mkdtemp(prefix="mlflow-", dir=args.run_dir)
     port = free_port()
@@ -1391,6 +1403,8 @@ def bench_server(args, srv: Server, sizes: dict, note) -> dict:
                      f"no search over {n} runs")
                 results[key] = {"skipped": f"only {have} runs seeded in {q['seed_timeout']:.0f}s"}
                 break
+            if srv.key == "hangar_postgres":
+                note(analyze(args.pg_url, srv, have))
             step(key, wl_search, args, srv, exp, n, q["search_duration"])
 
     if any(selected(args, n) for n in SEARCH_WORKLOADS):

@@ -147,6 +147,10 @@ impl SqlStore {
     /// One statement as an atomic write of its own, through [`SqlStore::write`] (so on SQLite
     /// it shares a commit rather than waiting for the writer connection); the rows it changed.
     pub(crate) async fn execute(&self, sql: sql::Sql) -> Result<u64, StoreError> {
+        if self.group_commit.is_none() {
+            // One statement is atomic by itself: no BEGIN and COMMIT round trips.
+            return Ok(sql.build().execute(&self.writer).await?.rows_affected());
+        }
         self.write_returning(move |conn| {
             Box::pin(async move { Ok(sql.build().execute(conn).await?.rows_affected()) })
         })

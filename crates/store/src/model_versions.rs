@@ -132,6 +132,8 @@ async fn insert_version(
         )));
     }
 
+    // What returns nothing travels to the database together at the end.
+    let mut tail: Vec<Sql> = Vec::new();
     let (run_row, run_uuid, artifact_uri) = match &new.run_uuid {
         Some(run_uuid) => {
             let run = sqlx::query(
@@ -171,6 +173,7 @@ async fn insert_version(
                     start_time: now,
                     tags: vec![("mlflow.user".into(), new.user_id.clone())],
                 },
+                &mut tail,
             )
             .await?;
             (run.info.row_id, run.info.run_uuid, run.info.artifact_uri)
@@ -211,10 +214,13 @@ async fn insert_version(
         .filter(|(k, _)| k != SEMVER_TAG)
         .collect();
     tags.push((SEMVER_TAG.to_owned(), version_text.clone()));
-    // The rest of the create returns nothing: its statements travel together.
-    let mut tail: Vec<Sql> = upsert_tags_sql(conn, "model_version_tags", "version_id", id, &tags)
-        .into_iter()
-        .collect();
+    tail.extend(upsert_tags_sql(
+        conn,
+        "model_version_tags",
+        "version_id",
+        id,
+        &tags,
+    ));
 
     let is_highest = highest
         .as_ref()

@@ -62,34 +62,13 @@ fn stored_value(value: f64) -> (f64, i64) {
     if value.is_nan() { (0.0, 1) } else { (value, 0) }
 }
 
-/// Upserts tags in one statement; of a key given twice, the last value wins.
+/// Upserts a run's tags in one statement; of a key given twice, the last value wins.
 async fn upsert_tags(
     conn: &mut AnyConnection,
     run_id: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
-    let mut last: Vec<&(String, String)> = Vec::with_capacity(tags.len());
-    for (i, tag) in tags.iter().enumerate() {
-        if !tags[i + 1..].iter().any(|(k, _)| *k == tag.0) {
-            last.push(tag);
-        }
-    }
-    if last.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::for_conn(conn, "INSERT INTO run_tags (run_id, key, value) VALUES ");
-    for (i, (key, value)) in last.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" })
-            .bind_i64(run_id)
-            .push(", ")
-            .bind_str(key)
-            .push(", ")
-            .bind_str(value)
-            .push(")");
-    }
-    sql.push(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
-    sql.build().execute(&mut *conn).await?;
-    Ok(())
+    crate::registered_models::upsert_tags(conn, "run_tags", "run_id", run_id, tags).await
 }
 
 /// Rows per multi-row INSERT: 1,200 arguments, within both backends' limits. SQLite gets
@@ -236,17 +215,22 @@ pub(crate) async fn insert_run(
 ) -> Result<Run, StoreError> {
     let (experiment_id, location) =
         crate::experiments::active_experiment(conn, project_id, run.experiment_iid).await?;
-    insert_run_into(conn, project_id, experiment_id, &location, run).await
+    let mut tail = Vec::new();
+    let run = insert_run_into(conn, project_id, experiment_id, &location, run, &mut tail).await?;
+    crate::sql::execute_all(conn, tail).await?;
+    Ok(run)
 }
 
 /// Inserts a run into the experiment with row id `experiment_id` (active, of the project),
-/// whose artifact location is `location`.
+/// whose artifact location is `location`. The statement for its tags is left in `tail`, for
+/// the caller to run with its own (see [`crate::sql::execute_all`]).
 pub(crate) async fn insert_run_into(
     conn: &mut AnyConnection,
     project_id: i64,
     experiment_id: i64,
     location: &str,
     run: NewRun,
+    tail: &mut Vec<Sql>,
 ) -> Result<Run, StoreError> {
     let iid: i64 = sqlx::query_scalar(
         "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = $1 RETURNING last_run_iid",
@@ -271,7 +255,9 @@ pub(crate) async fn insert_run_into(
         .bind(&artifact_uri)
         .fetch_one(&mut *conn)
         .await?;
-    upsert_tags(&mut *conn, row_id, &run.tags).await?;
+    tail.extend(crate::registered_models::upsert_tags_sql(
+        conn, "run_tags", "run_id", row_id, &run.tags,
+    ));
     let mut tags = run.tags;
     tags.sort();
     tags.dedup_by(|a, b| a.0 == b.0);
