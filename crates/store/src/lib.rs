@@ -56,11 +56,7 @@ pub struct SqlStore {
     writer: AnyPool,
     /// SQLite only: the queue that shares one commit among concurrent hot-path writes.
     group_commit: Option<group_commit::GroupCommit>,
-    /// SQLite only: native connections for run reads (a metric's history, searches). sqlx's
-    /// SQLite worker hands rows over one by one through a 50-row channel, and `Any` cannot
-    /// widen it: 100,000 points cost thousands of thread switches.
-    bulk_reader: Option<sqlx::SqlitePool>,
-    /// SQLite only: reads of a few rows on the caller's thread (see [`sqlite_inline`]).
+    /// SQLite only: reads with `rusqlite`, on the caller's thread (see [`sqlite_inline`]).
     inline_reader: Option<Arc<sqlite_inline::InlineReader>>,
 }
 
@@ -69,8 +65,9 @@ impl SqlStore {
         self.backend
     }
 
-    /// Every row of a read, mapped as it is read. On SQLite a read of many rows (`bulk`) goes
-    /// through the bulk reader, any other on the caller's thread (see [`sqlite_inline`]).
+    /// Every row of a read, mapped as it is read. On SQLite it runs on the caller's thread
+    /// (see [`sqlite_inline`]); a read of many rows (`bulk`: a history, a search) first hands
+    /// the thread's other tasks to another worker, so that it holds up none of them.
     pub(crate) async fn read_all<T>(
         &self,
         sql: &sql::Sql,
@@ -78,23 +75,17 @@ impl SqlStore {
         map: impl Fn(&dyn sql::Cols) -> Result<T, sqlx::Error>,
     ) -> Result<Vec<T>, StoreError> {
         use futures_util::TryStreamExt;
-        if let Some(inline) = self.inline_reader.as_ref().filter(|_| !bulk) {
-            return inline.read_all(sql, &map);
+        if let Some(inline) = &self.inline_reader {
+            return if bulk {
+                blocking(|| inline.read_all(sql, &map))
+            } else {
+                inline.read_all(sql, &map)
+            };
         }
         let mut out = Vec::new();
-        match self.bulk_reader.as_ref().filter(|_| bulk) {
-            Some(pool) => {
-                let mut rows = sql.build_sqlite().fetch(pool);
-                while let Some(row) = rows.try_next().await? {
-                    out.push(map(&row)?);
-                }
-            }
-            None => {
-                let mut rows = sql.build().fetch(&self.reader);
-                while let Some(row) = rows.try_next().await? {
-                    out.push(map(&row)?);
-                }
-            }
+        let mut rows = sql.build().fetch(&self.reader);
+        while let Some(row) = rows.try_next().await? {
+            out.push(map(&row)?);
         }
         Ok(out)
     }
@@ -161,6 +152,16 @@ impl SqlStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+}
+
+/// Runs a long synchronous call: on the multi-thread runtime the worker first hands its other
+/// tasks to another thread (`block_in_place`); elsewhere (a test's runtime) it just runs.
+fn blocking<R>(call: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
+        _ => call(),
     }
 }
 

@@ -19,7 +19,6 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
             ))
         })?;
     Ok(SqlStore {
-        bulk_reader: None,
         inline_reader: None,
         backend: Backend::Postgres,
         reader: pool.clone(),

@@ -3,8 +3,7 @@
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Sqlite};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 /// A bound value.
 #[derive(Debug, Clone)]
@@ -118,19 +117,6 @@ impl Sql {
         }
         Ok(out)
     }
-
-    /// The same query for a native SQLite connection (the store's bulk reader).
-    pub fn build_sqlite(&self) -> Query<'_, Sqlite, SqliteArguments> {
-        let mut query = sqlx::query(AssertSqlSafe(self.text.clone()));
-        for arg in &self.args {
-            query = match arg {
-                Arg::I64(v) => query.bind(*v),
-                Arg::F64(v) => query.bind(*v),
-                Arg::Str(v) => query.bind(v.clone()),
-            };
-        }
-        query
-    }
 }
 
 /// Runs statements that return no rows, in order, inside the caller's transaction. On SQLite
@@ -191,7 +177,6 @@ macro_rules! cols_for {
     };
 }
 cols_for!(AnyRow);
-cols_for!(SqliteRow);
 
 impl Cols for rusqlite::Row<'_> {
     fn i64(&self, column: &str) -> Result<i64, sqlx::Error> {

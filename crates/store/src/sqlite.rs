@@ -3,16 +3,12 @@
 use crate::{Backend, SqlStore, StoreError};
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// Applied to every connection. `synchronous=FULL` makes every acknowledged commit durable;
 /// `case_sensitive_like` gives MLflow's case-sensitive `LIKE` (`ILIKE` uses `lower()`).
 const PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                        PRAGMA synchronous = FULL; PRAGMA case_sensitive_like = ON;";
-
-/// Rows the SQLite worker may send ahead of the reader on a bulk read (about 100 bytes each).
-const BULK_ROWS: usize = 16_384;
 
 /// Opens (creating if missing) the database at `url` (`sqlite://PATH`).
 pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
@@ -49,19 +45,8 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .connect(&url)
         .await
         .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path}: {e}")))?;
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-        .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path}: {e}")))?
-        .row_buffer_size(BULK_ROWS);
-    let bulk_reader = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _| Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) }))
-        .connect_with(options)
-        .await
-        .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path}: {e}")))?;
     let inline_reader = crate::sqlite_inline::InlineReader::open(path)?;
     Ok(SqlStore {
-        bulk_reader: Some(bulk_reader),
         inline_reader: Some(std::sync::Arc::new(inline_reader)),
         backend: Backend::Sqlite,
         group_commit: Some(crate::group_commit::GroupCommit::start(writer.clone())?),
