@@ -71,9 +71,11 @@ async fn upsert_tags(
     crate::registered_models::upsert_tags(conn, "run_tags", "run_id", run_id, tags).await
 }
 
-/// Rows per multi-row INSERT: 1,200 arguments, within both backends' limits. SQLite gets
+/// Rows per multi-row INSERT: a whole batch (MLflow's limit is 1,000 metrics) in one
+/// statement of 6,000 arguments, within both backends' limits (SQLite 32,766, PostgreSQL
+/// 65,535); one statement instead of five was 20% more points/s at 8 clients. SQLite gets
 /// anonymous placeholders (`Sql::for_conn`), whose binding cost is linear.
-const METRIC_ROWS_PER_STATEMENT: usize = 200;
+const METRIC_ROWS_PER_STATEMENT: usize = 1000;
 
 /// `a` comes after `b` in MLflow's order for the latest point: (step, timestamp, value).
 fn later(a: &Metric, b: &Metric) -> bool {
