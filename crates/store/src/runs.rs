@@ -234,29 +234,41 @@ pub(crate) async fn insert_run_into(
     run: NewRun,
     tail: &mut Vec<Sql>,
 ) -> Result<Run, StoreError> {
-    let iid: i64 = sqlx::query_scalar(
-        "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = $1 RETURNING last_run_iid",
-    )
-    .bind(project_id)
-    .fetch_one(&mut *conn)
-    .await?;
     let run_uuid = new_run_uuid();
     let artifact_uri = format!("{}/{run_uuid}/artifacts", location.trim_end_matches('/'));
-    let row_id: i64 = sqlx::query_scalar(
-            "INSERT INTO runs (project_id, experiment_id, iid, run_uuid, name, user_id, status, start_time,
-                 lifecycle_stage, artifact_uri)
-             VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, 'active', $8) RETURNING id",
-        )
-        .bind(project_id)
-        .bind(experiment_id)
-        .bind(iid)
-        .bind(&run_uuid)
-        .bind(&run.name)
-        .bind(&run.user_id)
-        .bind(run.start_time)
-        .bind(&artifact_uri)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The project's counter is bumped first: on PostgreSQL that locks its row until commit,
+    // so concurrent creates take distinct iids; the insert reads the new value back.
+    let mut bump = Sql::for_conn(
+        conn,
+        "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = ",
+    );
+    bump.bind_i64(project_id);
+    let mut insert = Sql::for_conn(
+        conn,
+        "INSERT INTO runs (project_id, experiment_id, iid, run_uuid, name, user_id, status,
+             start_time, lifecycle_stage, artifact_uri) VALUES (",
+    );
+    insert
+        .bind_i64(project_id)
+        .push(", ")
+        .bind_i64(experiment_id)
+        .push(", (SELECT last_run_iid FROM projects WHERE id = ")
+        .bind_i64(project_id)
+        .push("), ")
+        .bind_str(&run_uuid)
+        .push(", ")
+        .bind_str(&run.name)
+        .push(", ")
+        .bind_str(&run.user_id)
+        .push(", 'RUNNING', ")
+        .bind_i64(run.start_time)
+        .push(", 'active', ")
+        .bind_str(&artifact_uri)
+        .push(") RETURNING id, iid");
+    let rows = crate::sql::fetch_after(conn, vec![bump], insert).await?;
+    let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+    let row_id: i64 = row.try_get("id")?;
+    let iid: i64 = row.try_get("iid")?;
     tail.extend(crate::registered_models::upsert_tags_sql(
         conn, "run_tags", "run_id", row_id, &run.tags,
     ));
