@@ -9,6 +9,10 @@ use std::time::Duration;
 pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
     let pool = AnyPoolOptions::new()
         .max_connections(16)
+        // sqlx pings a connection when it is returned to the pool; a second ping when it is
+        // taken again made every query three round trips instead of two. A connection that
+        // broke in between fails its next query and is then dropped by the pool.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .connect(url)
         .await

@@ -25,8 +25,11 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
             "an in-memory SQLite database cannot be shared: give a file path".into(),
         ));
     }
+    // No ping before each use (a round trip to sqlx's worker thread per commit): a local
+    // file's connection does not break in the pool.
     let writer = AnyPoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _| {
             Box::pin(async move {
@@ -40,6 +43,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path}: {e}")))?;
     let reader = AnyPoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _| Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) }))
         .connect(&url)
