@@ -56,7 +56,8 @@ pub struct SqlStore {
     writer: AnyPool,
     /// SQLite only: the queue that shares one commit among concurrent hot-path writes.
     group_commit: Option<group_commit::GroupCommit>,
-    /// SQLite only: reads with `rusqlite`, on the caller's thread (see [`sqlite_inline`]).
+    /// SQLite only: `read_all`'s reads, with `rusqlite` on the caller's thread (see
+    /// [`sqlite_inline`]).
     inline_reader: Option<Arc<sqlite_inline::InlineReader>>,
 }
 

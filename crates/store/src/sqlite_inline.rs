@@ -5,9 +5,10 @@
 //! Under `model-versions/get` at 8 clients those switches (futex wake and wait) took 60% of
 //! the server's CPU, while SQLite itself reads a row from the WAL in microseconds; a history
 //! of 25,000 points spent most of its time copying each row's values into sqlx's rows and
-//! through the channel. Every read of the SQLite backend therefore runs here, synchronously,
-//! on the async task's thread; a read of many rows first hands that thread's other tasks to
-//! another worker (`SqlStore::read_all`).
+//! through the channel. Reads through `SqlStore::read_all` (the hot ones: tokens, runs,
+//! versions, histories, searches) therefore run here, synchronously, on the async task's
+//! thread; a read of many rows first hands that thread's other tasks to another worker. Colder
+//! reads still use sqlx's reader pool.
 
 use crate::StoreError;
 use crate::sql::{Cols, Sql};
