@@ -2,15 +2,15 @@
 
 use crate::model::*;
 use crate::sql::Sql;
+use crate::write_conn::WriteConn;
 use crate::{AuditRepo, SqlStore, StoreError};
 use async_trait::async_trait;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 /// The statement that records `event`, to run inside the change's own transaction (so a
 /// change and its record commit together).
-pub(crate) fn insert_audit_event(conn: &AnyConnection, event: &NewAuditEvent) -> Sql {
-    let mut sql = Sql::for_conn(
-        conn,
+pub(crate) fn insert_audit_event(conn: &dyn WriteConn, event: &NewAuditEvent) -> Sql {
+    let mut sql = conn.sql(
         "INSERT INTO audit_events (project_id, author_id, author_name, event_name, \
          target_type, target, details, created_at) VALUES (",
     );
@@ -40,10 +40,8 @@ impl AuditRepo for SqlStore {
     async fn record_audit_event(&self, event: NewAuditEvent) -> Result<(), StoreError> {
         self.write(Box::new(move |conn| {
             Box::pin(async move {
-                insert_audit_event(conn, &event)
-                    .build()
-                    .execute(conn)
-                    .await?;
+                let insert = insert_audit_event(conn, &event);
+                conn.execute(&insert).await?;
                 Ok(())
             })
         }))

@@ -38,19 +38,30 @@ impl From<sqlx::Error> for StoreError {
 
 impl StoreError {
     /// True when the database reported a unique-constraint violation.
-    pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-        matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
     }
 }
 
 /// Maps a unique violation to [`StoreError::Conflict`] with `what`, anything else as usual.
-pub(crate) fn conflict(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(crate) fn conflict<E: Into<StoreError>>(
+    what: impl Into<String>,
+) -> impl FnOnce(E) -> StoreError {
     let what = what.into();
     move |e| {
-        if StoreError::is_unique_violation(&e) {
+        let e = e.into();
+        if e.is_unique_violation() {
             StoreError::Conflict(what)
         } else {
-            StoreError::from(e)
+            e
         }
     }
 }

@@ -3,11 +3,12 @@
 use crate::error::conflict;
 use crate::model::*;
 use crate::sql::{Arg, Sql};
+use crate::write_conn::WriteConn;
 use crate::{ExperimentRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 const EXPERIMENT_COLUMNS: &str = "e.id, e.project_id, e.iid, e.name, e.artifact_location, \
@@ -36,72 +37,75 @@ fn already_exists(name: &str) -> String {
 /// The row id and artifact location of the project's experiment `iid`, which must be active
 /// (new runs and logged models go only into active experiments).
 pub(crate) async fn active_experiment(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     project_id: i64,
     iid: i64,
 ) -> Result<(i64, String), StoreError> {
-    let experiment = sqlx::query(
+    let sql = Sql::new(
         "SELECT id, artifact_location, lifecycle_stage FROM experiments WHERE project_id = $1 AND iid = $2",
     )
-    .bind(project_id)
-    .bind(iid)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    if experiment.try_get::<String, _>("lifecycle_stage")? != "active" {
+    .arg(project_id)
+    .arg(iid);
+    let (id, location, stage) = conn
+        .fetch_one(&sql, |row| {
+            Ok((
+                row.i64("id")?,
+                row.string("artifact_location")?,
+                row.string("lifecycle_stage")?,
+            ))
+        })
+        .await?;
+    if stage != "active" {
         return Err(StoreError::Invalid(format!(
             "The experiment {iid} must be in the 'active' state. Current state is deleted."
         )));
     }
-    Ok((
-        experiment.try_get("id")?,
-        experiment.try_get("artifact_location")?,
-    ))
+    Ok((id, location))
 }
 
 /// Inserts an experiment with the project's next iid: (row id, iid, artifact location).
 pub(crate) async fn insert_experiment(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     project_id: i64,
     experiment: &NewExperiment,
     now: i64,
 ) -> Result<(i64, i64, String), StoreError> {
     // Bumping the counter locks the project row until commit, so iids never collide.
-    let iid: i64 = sqlx::query_scalar(
+    let bump = Sql::new(
         "UPDATE projects SET last_experiment_iid = last_experiment_iid + 1 WHERE id = $1
          RETURNING last_experiment_iid",
     )
-    .bind(project_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
+    .arg(project_id);
+    let iid = conn
+        .fetch_one(&bump, |row| row.i64("last_experiment_iid"))
+        .await?;
     let location = experiment
         .artifact_location
         .clone()
         .unwrap_or_else(|| format!("mlflow-artifacts:/{iid}"));
-    let id: i64 = sqlx::query_scalar(
+    let insert = Sql::new(
         "INSERT INTO experiments (project_id, iid, name, artifact_location, lifecycle_stage,
              creation_time, last_update_time)
          VALUES ($1, $2, $3, $4, 'active', $5, $5) RETURNING id",
     )
-    .bind(project_id)
-    .bind(iid)
-    .bind(&experiment.name)
-    .bind(&location)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(conflict(already_exists(&experiment.name)))?;
+    .arg(project_id)
+    .arg(iid)
+    .arg(&experiment.name)
+    .arg(&location)
+    .arg(now);
+    let id = conn
+        .fetch_one(&insert, |row| row.i64("id"))
+        .await
+        .map_err(conflict(already_exists(&experiment.name)))?;
     for (key, value) in &experiment.tags {
-        sqlx::query(
+        let tag = Sql::new(
             "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
              ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
         )
-        .bind(id)
-        .bind(key)
-        .bind(value)
-        .execute(&mut *conn)
-        .await?;
+        .arg(id)
+        .arg(key)
+        .arg(value);
+        conn.execute(&tag).await?;
     }
     Ok((id, iid, location))
 }
@@ -310,7 +314,7 @@ impl ExperimentRepo for SqlStore {
     ) -> Result<Experiment, StoreError> {
         let now = hangar_core::now_millis();
         let mut tx = self.writer.begin().await?;
-        let (_, iid, location) = insert_experiment(&mut tx, project_id, &experiment, now).await?;
+        let (_, iid, location) = insert_experiment(&mut *tx, project_id, &experiment, now).await?;
         tx.commit().await?;
         let mut tags = experiment.tags;
         tags.sort();

@@ -3,23 +3,22 @@
 //! `(project_id, path)` index answers without `LIKE` or escaping.
 
 use crate::model::*;
-use crate::sql::Sql;
+use crate::sql::{Cols, Sql};
 use crate::{FileRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 const COLUMNS: &str = "id, project_id, path, size, sha256, blob_key, created_at";
 
-fn file_from_row(row: &AnyRow) -> Result<StoredFile, sqlx::Error> {
+fn file_from_row(row: &dyn Cols) -> Result<StoredFile, sqlx::Error> {
     Ok(StoredFile {
-        id: row.try_get("id")?,
-        project_id: row.try_get("project_id")?,
-        path: row.try_get("path")?,
-        size: row.try_get("size")?,
-        sha256: row.try_get("sha256")?,
-        blob_key: row.try_get("blob_key")?,
-        created_at: row.try_get("created_at")?,
+        id: row.i64("id")?,
+        project_id: row.i64("project_id")?,
+        path: row.string("path")?,
+        size: row.i64("size")?,
+        sha256: row.string("sha256")?,
+        blob_key: row.string("blob_key")?,
+        created_at: row.i64("created_at")?,
     })
 }
 
@@ -38,30 +37,29 @@ impl FileRepo for SqlStore {
     async fn commit_file(&self, file: NewFile) -> Result<(StoredFile, Option<String>), StoreError> {
         self.write_returning(move |conn| {
             Box::pin(async move {
-                let replaced: Option<String> = sqlx::query_scalar(
-                    "SELECT blob_key FROM files WHERE project_id = $1 AND path = $2",
-                )
-                .bind(file.project_id)
-                .bind(&file.path)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                let current =
+                    Sql::new("SELECT blob_key FROM files WHERE project_id = $1 AND path = $2")
+                        .arg(file.project_id)
+                        .arg(&file.path);
+                let replaced = conn
+                    .fetch_optional(&current, |row| row.string("blob_key"))
+                    .await?;
+                let insert = Sql::new(&format!(
                     "INSERT INTO files (project_id, path, size, sha256, blob_key, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6)
                      ON CONFLICT (project_id, path) DO UPDATE SET size = excluded.size,
                          sha256 = excluded.sha256, blob_key = excluded.blob_key,
                          created_at = excluded.created_at
                      RETURNING {COLUMNS}"
-                )))
-                .bind(file.project_id)
-                .bind(&file.path)
-                .bind(file.size)
-                .bind(&file.sha256)
-                .bind(&file.blob_key)
-                .bind(hangar_core::now_millis())
-                .fetch_one(&mut *conn)
-                .await?;
-                Ok((file_from_row(&row)?, replaced))
+                ))
+                .arg(file.project_id)
+                .arg(&file.path)
+                .arg(file.size)
+                .arg(&file.sha256)
+                .arg(&file.blob_key)
+                .arg(hangar_core::now_millis());
+                let stored = conn.fetch_one(&insert, file_from_row).await?;
+                Ok((stored, replaced))
             })
         })
         .await
@@ -79,7 +77,7 @@ impl FileRepo for SqlStore {
         .bind(path)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.as_ref().map(file_from_row).transpose()?)
+        Ok(row.as_ref().map(|r| file_from_row(r)).transpose()?)
     }
 
     async fn get_file_by_id(
@@ -94,7 +92,7 @@ impl FileRepo for SqlStore {
         .bind(id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.as_ref().map(file_from_row).transpose()?)
+        Ok(row.as_ref().map(|r| file_from_row(r)).transpose()?)
     }
 
     async fn files_under(&self, project_id: i64, dir: &str) -> Result<Vec<StoredFile>, StoreError> {
@@ -106,7 +104,10 @@ impl FileRepo for SqlStore {
         push_below(&mut sql, dir);
         sql.push(" ORDER BY path");
         let rows = sql.build().fetch_all(&self.reader).await?;
-        Ok(rows.iter().map(file_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(|r| file_from_row(r))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn page_files_under(
@@ -133,7 +134,10 @@ impl FileRepo for SqlStore {
             .push(" OFFSET ")
             .bind_i64(paging.offset);
         let rows = sql.build().fetch_all(&self.reader).await?;
-        let items = rows.iter().map(file_from_row).collect::<Result<_, _>>()?;
+        let items = rows
+            .iter()
+            .map(|r| file_from_row(r))
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
 
@@ -151,11 +155,7 @@ impl FileRepo for SqlStore {
                     push_below(&mut sql, &path);
                     sql.push(")) RETURNING blob_key");
                 }
-                let rows = sql.build().fetch_all(&mut *conn).await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| r.try_get("blob_key"))
-                    .collect::<Result<_, _>>()?)
+                conn.fetch_all(&sql, |row| row.string("blob_key")).await
             })
         })
         .await

@@ -1,8 +1,10 @@
 //! Hangar's metadata store.
 //!
 //! One interface, the [`Store`] trait (split by resource into [`repo`] traits), and two
-//! backends: SQLite (the embedded default, WAL mode) and PostgreSQL. Both run the same
-//! queries through sqlx's `Any` driver; what differs per backend — connection set-up,
+//! backends: SQLite (the embedded default, WAL mode) and PostgreSQL. Both run the same SQL:
+//! through sqlx's `Any` driver, except on SQLite the hot reads ([`sqlite_inline`]) and the
+//! group-committed writes ([`group_commit`]), which run with `rusqlite`; a write is written
+//! once, against [`write_conn::WriteConn`]. What differs per backend — connection set-up,
 //! pooling, migrations — lives in [`sqlite`] and [`postgres`]. Handlers never hold a
 //! transaction: each repo method that changes several rows runs its own.
 
@@ -30,6 +32,7 @@ pub mod sqlite;
 mod sqlite_inline;
 mod tokens;
 mod users;
+mod write_conn;
 
 use sqlx::AnyPool;
 use std::sync::Arc;
@@ -48,7 +51,9 @@ pub enum Backend {
 ///
 /// Reads go to `reader`. Writes go to `writer`: on PostgreSQL the same pool; on SQLite a
 /// single connection, because SQLite allows one writer at a time and a queue in the process
-/// is cheaper and fairer than `SQLITE_BUSY` retries.
+/// is cheaper and fairer than `SQLITE_BUSY` retries. SQLite's group-committed writes run on
+/// a `rusqlite` connection of their own, holding `writer`'s connection while they commit so
+/// that the two still take turns.
 #[derive(Clone)]
 pub struct SqlStore {
     backend: Backend,
@@ -104,7 +109,7 @@ impl SqlStore {
             Some(queue) => queue.run(job).await,
             None => {
                 let mut tx = self.writer.begin().await?;
-                job(&mut tx).await?;
+                job(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -116,7 +121,7 @@ impl SqlStore {
     where
         T: Send + 'static,
         F: for<'c> FnOnce(
-                &'c mut sqlx::AnyConnection,
+                &'c mut dyn write_conn::WriteConn,
             ) -> std::pin::Pin<
                 Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'c>,
             > + Send
@@ -143,14 +148,15 @@ impl SqlStore {
             // One statement is atomic by itself: no BEGIN and COMMIT round trips.
             return Ok(sql.build().execute(&self.writer).await?.rows_affected());
         }
-        self.write_returning(move |conn| {
-            Box::pin(async move { Ok(sql.build().execute(conn).await?.rows_affected()) })
-        })
-        .await
+        self.write_returning(move |conn| Box::pin(async move { conn.execute(&sql).await }))
+            .await
     }
 
     /// Closes every connection (on shutdown, so SQLite checkpoints its WAL).
     pub async fn close(&self) {
+        if let Some(queue) = &self.group_commit {
+            queue.close().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }

@@ -175,7 +175,7 @@ impl LoggedModelRepo for SqlStore {
         let now = hangar_core::now_millis();
         let mut tx = self.writer.begin().await?;
         let (experiment_id, location) =
-            active_experiment(&mut tx, project_id, model.experiment_iid).await?;
+            active_experiment(&mut *tx, project_id, model.experiment_iid).await?;
         let model_uuid = new_model_uuid();
         let artifact_uri = format!(
             "{}/models/{model_uuid}/artifacts",
@@ -198,7 +198,7 @@ impl LoggedModelRepo for SqlStore {
         .fetch_one(&mut *tx)
         .await?;
         upsert_tags(
-            &mut tx,
+            &mut *tx,
             "logged_model_tags",
             "model_id",
             row_id,
@@ -206,7 +206,7 @@ impl LoggedModelRepo for SqlStore {
         )
         .await?;
         upsert_tags(
-            &mut tx,
+            &mut *tx,
             "logged_model_params",
             "model_id",
             row_id,
@@ -267,7 +267,14 @@ impl LoggedModelRepo for SqlStore {
         tags: &[(String, String)],
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        upsert_tags(&mut tx, "logged_model_tags", "model_id", model.row_id, tags).await?;
+        upsert_tags(
+            &mut *tx,
+            "logged_model_tags",
+            "model_id",
+            model.row_id,
+            tags,
+        )
+        .await?;
         self.touch_logged_model(&mut tx, model).await?;
         tx.commit().await?;
         Ok(())
@@ -306,7 +313,7 @@ impl LoggedModelRepo for SqlStore {
         }
         let mut tx = self.writer.begin().await?;
         upsert_tags(
-            &mut tx,
+            &mut *tx,
             "logged_model_params",
             "model_id",
             model.row_id,

@@ -6,12 +6,13 @@ use crate::packages::insert_version_package;
 use crate::registered_models::{escape_like, push_ids, upsert_tags, upsert_tags_sql};
 use crate::runs::insert_run_into;
 use crate::sql::{Cols, Sql};
+use crate::write_conn::WriteConn;
 use crate::{ModelVersionRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::filter::{Clause, OrderBy};
 use hangar_core::registry::{SEMVER_TAG, Stage, VersionRef};
 use hangar_core::semver;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 use std::collections::HashMap;
 
 pub(crate) const VERSION_COLUMNS: &str = "v.id, v.model_id, m.name AS model_name, v.number, v.semver, \
@@ -70,18 +71,29 @@ fn highest_of(rows: &[(i64, String)]) -> Option<i64> {
         .map(|(id, _)| *id)
 }
 
+/// The model row as a version create's first statement leaves it.
+struct BumpedModel {
+    id: i64,
+    number: i64,
+    highest_semver: Option<String>,
+    experiment_id: i64,
+    experiment_iid: i64,
+    location: String,
+    latest_semver: Option<String>,
+}
+
 /// Creates one version inside the caller's transaction; returns its id. The model row is
 /// updated first, which on PostgreSQL locks it until commit: concurrent creates on one model
 /// queue there, so number and semver are computed from committed state (SQLite has a
 /// single writer anyway). Unique constraints back both up.
 async fn insert_version(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     project_id: i64,
     model_name: String,
     new: NewModelVersion,
 ) -> Result<ModelVersion, StoreError> {
     let now = hangar_core::now_millis();
-    let row = sqlx::query(
+    let bump = Sql::new(
         "UPDATE registered_models SET last_version_number = last_version_number + 1,
              last_updated_time = $1
          WHERE project_id = $2 AND name = $3
@@ -90,17 +102,27 @@ async fn insert_version(
              (SELECT e.artifact_location FROM experiments e WHERE e.id = experiment_id) AS location,
              (SELECT v.semver FROM model_versions v WHERE v.id = latest_version_id) AS latest_semver",
     )
-    .bind(now)
-    .bind(project_id)
-    .bind(&model_name)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let model_id: i64 = row.try_get("id")?;
-    let number: i64 = row.try_get("last_version_number")?;
-    let highest: Option<String> = row.try_get("highest_semver")?;
-    let experiment_id: i64 = row.try_get("experiment_id")?;
-    let highest = highest.as_deref().and_then(|s| semver::parse(s).ok());
+    .arg(now)
+    .arg(project_id)
+    .arg(&model_name);
+    let model = conn
+        .fetch_one(&bump, |row| {
+            Ok(BumpedModel {
+                id: row.i64("id")?,
+                number: row.i64("last_version_number")?,
+                highest_semver: row.opt_string("highest_semver")?,
+                experiment_id: row.i64("experiment_id")?,
+                experiment_iid: row.i64("experiment_iid")?,
+                location: row.string("location")?,
+                latest_semver: row.opt_string("latest_semver")?,
+            })
+        })
+        .await?;
+    let (model_id, number, experiment_id) = (model.id, model.number, model.experiment_id);
+    let highest = model
+        .highest_semver
+        .as_deref()
+        .and_then(|s| semver::parse(s).ok());
 
     let version = match &new.semver {
         Some(explicit) => semver::parse(explicit).map_err(StoreError::Invalid)?,
@@ -112,13 +134,11 @@ async fn insert_version(
     let taken: Option<i64> = match &new.semver {
         None => None,
         Some(_) => {
-            sqlx::query_scalar(
-                "SELECT deleted FROM model_versions WHERE model_id = $1 AND semver = $2",
-            )
-            .bind(model_id)
-            .bind(&version_text)
-            .fetch_optional(&mut *conn)
-            .await?
+            let sql =
+                Sql::new("SELECT deleted FROM model_versions WHERE model_id = $1 AND semver = $2")
+                    .arg(model_id)
+                    .arg(&version_text);
+            conn.fetch_optional(&sql, |row| row.i64("deleted")).await?
         }
     };
     if let Some(deleted) = taken {
@@ -136,38 +156,39 @@ async fn insert_version(
     let mut tail: Vec<Sql> = Vec::new();
     let (run_row, run_uuid, artifact_uri) = match &new.run_uuid {
         Some(run_uuid) => {
-            let run = sqlx::query(
+            let sql = Sql::new(
                 "SELECT r.id, r.artifact_uri, (SELECT v.number FROM model_versions v
                      JOIN registered_models rm ON rm.id = v.model_id
                      WHERE v.run_id = r.id) AS linked
                  FROM runs r WHERE r.project_id = $1 AND r.run_uuid = $2",
             )
-            .bind(project_id)
-            .bind(run_uuid)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| StoreError::Invalid(format!("Run with id={run_uuid} not found")))?;
-            if run.try_get::<Option<i64>, _>("linked")?.is_some() {
+            .arg(project_id)
+            .arg(run_uuid);
+            let (id, artifact_uri, linked) = conn
+                .fetch_optional(&sql, |row| {
+                    Ok((
+                        row.i64("id")?,
+                        row.string("artifact_uri")?,
+                        row.opt_i64("linked")?,
+                    ))
+                })
+                .await?
+                .ok_or_else(|| StoreError::Invalid(format!("Run with id={run_uuid} not found")))?;
+            if linked.is_some() {
                 return Err(StoreError::Invalid(format!(
                     "Run {run_uuid} already belongs to a model version; a run can be promoted once."
                 )));
             }
-            (
-                run.try_get::<i64, _>("id")?,
-                run_uuid.clone(),
-                run.try_get::<String, _>("artifact_uri")?,
-            )
+            (id, run_uuid.clone(), artifact_uri)
         }
         None => {
-            let experiment_iid: i64 = row.try_get("experiment_iid")?;
-            let location: String = row.try_get("location")?;
             let run = insert_run_into(
                 conn,
                 project_id,
                 experiment_id,
-                &location,
+                &model.location,
                 NewRun {
-                    experiment_iid,
+                    experiment_iid: model.experiment_iid,
                     user_id: new.user_id.clone(),
                     name: format!("{model_name}-{version_text}"),
                     start_time: now,
@@ -186,28 +207,29 @@ async fn insert_version(
         }
         VersionStorage::Fixed(location) => location.clone(),
     };
-    let id: i64 = sqlx::query_scalar(
+    let insert = Sql::new(
         "INSERT INTO model_versions (model_id, number, semver, description, user_id, source,
              storage_location, run_id, run_link, model_uuid, current_stage, creation_time,
              last_updated_time)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'None', $11, $11) RETURNING id",
     )
-    .bind(model_id)
-    .bind(number)
-    .bind(&version_text)
-    .bind(&new.description)
-    .bind(&new.user_id)
-    .bind(&new.source)
-    .bind(&storage_location)
-    .bind(run_row)
-    .bind(&new.run_link)
-    .bind(&new.model_uuid)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(crate::error::conflict(format!(
-        "Model version {version_text} of model '{model_name}' or its run is already registered."
-    )))?;
+    .arg(model_id)
+    .arg(number)
+    .arg(&version_text)
+    .arg(&new.description)
+    .arg(&new.user_id)
+    .arg(&new.source)
+    .arg(&storage_location)
+    .arg(run_row)
+    .arg(&new.run_link)
+    .arg(&new.model_uuid)
+    .arg(now);
+    let id = conn
+        .fetch_one(&insert, |row| row.i64("id"))
+        .await
+        .map_err(crate::error::conflict(format!(
+            "Model version {version_text} of model '{model_name}' or its run is already registered."
+        )))?;
     let mut tags: Vec<(String, String)> = new
         .tags
         .into_iter()
@@ -225,14 +247,14 @@ async fn insert_version(
     let is_highest = highest
         .as_ref()
         .is_none_or(|h| semver::precedence(&version, h).is_gt());
-    let latest_semver: Option<String> = row.try_get("latest_semver")?;
-    let is_latest = latest_semver
+    let is_latest = model
+        .latest_semver
         .as_deref()
         .and_then(|s| semver::parse(s).ok())
         .is_none_or(|l| semver::precedence(&version, &l).is_gt());
     // Only the columns that change: assigning the primary key, even to itself, would make
     // SQLite check every table that references the model.
-    let mut update = Sql::for_conn(conn, "UPDATE registered_models SET ");
+    let mut update = conn.sql("UPDATE registered_models SET ");
     if is_highest {
         update
             .push("highest_semver = ")
@@ -285,7 +307,7 @@ async fn insert_version(
         .to_string(),
     };
     tail.push(crate::audit_events::insert_audit_event(conn, &event));
-    crate::sql::execute_all(conn, tail).await?;
+    conn.execute_all(tail).await?;
     Ok(version)
 }
 
@@ -647,7 +669,7 @@ impl ModelVersionRepo for SqlStore {
         self.write(Box::new(move |conn| {
             Box::pin(async move {
                 upsert_tags(conn, "model_version_tags", "version_id", version_id, &tag).await?;
-                touch.build().execute(&mut *conn).await?;
+                conn.execute(&touch).await?;
                 Ok(())
             })
         }))

@@ -41,12 +41,11 @@ pub(crate) fn version_root(storage_location: &str, version_id: i64) -> String {
 /// The statement that creates the `ml_model` package of a new version, to run inside the
 /// version's transaction.
 pub(crate) fn insert_version_package(
-    conn: &sqlx::AnyConnection,
+    conn: &dyn crate::write_conn::WriteConn,
     project_id: i64,
     version: &ModelVersion,
 ) -> Sql {
-    let mut sql = Sql::for_conn(
-        conn,
+    let mut sql = conn.sql(
         "INSERT INTO packages (project_id, package_type, name, version, root, model_version_id, \
          created_at) VALUES (",
     );
@@ -245,15 +244,10 @@ impl PackageRepo for SqlStore {
                 sql.bind_i64(project_id);
                 push_below(&mut sql, &root);
                 sql.push(" RETURNING blob_key");
-                let rows = sql.build().fetch_all(&mut *conn).await?;
-                sqlx::query("DELETE FROM packages WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *conn)
+                let blobs = conn.fetch_all(&sql, |row| row.string("blob_key")).await?;
+                conn.execute(&Sql::new("DELETE FROM packages WHERE id = $1").arg(id))
                     .await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| r.try_get("blob_key"))
-                    .collect::<Result<_, _>>()?)
+                Ok(blobs)
             })
         })
         .await

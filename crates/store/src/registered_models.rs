@@ -5,12 +5,13 @@ use crate::error::conflict;
 use crate::experiments::insert_experiment;
 use crate::model::*;
 use crate::sql::Sql;
+use crate::write_conn::WriteConn;
 use crate::{RegisteredModelRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
 use hangar_core::registry::model_experiment_name;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 /// The tag that marks an MLflow prompt (stored as a registered model).
@@ -48,21 +49,21 @@ fn model_from_row(row: &AnyRow) -> Result<(RegisteredModel, Option<i64>), sqlx::
 /// Sets tags of one owner row in `table` (`registered_model_tags`, `model_version_tags`, …)
 /// in one statement; of a key given twice, the last value wins.
 pub(crate) async fn upsert_tags(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     table: &str,
     owner_column: &str,
     owner: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
     if let Some(sql) = upsert_tags_sql(conn, table, owner_column, owner, tags) {
-        sql.build().execute(&mut *conn).await?;
+        conn.execute(&sql).await?;
     }
     Ok(())
 }
 
 /// The statement of [`upsert_tags`], to run with others; none without tags.
 pub(crate) fn upsert_tags_sql(
-    conn: &AnyConnection,
+    conn: &dyn WriteConn,
     table: &str,
     owner_column: &str,
     owner: i64,
@@ -77,10 +78,9 @@ pub(crate) fn upsert_tags_sql(
     if last.is_empty() {
         return None;
     }
-    let mut sql = Sql::for_conn(
-        conn,
-        &format!("INSERT INTO {table} ({owner_column}, key, value) VALUES "),
-    );
+    let mut sql = conn.sql(&format!(
+        "INSERT INTO {table} ({owner_column}, key, value) VALUES "
+    ));
     for (i, (key, value)) in last.iter().enumerate() {
         sql.push(if i == 0 { "(" } else { ", (" })
             .bind_i64(owner)
@@ -319,20 +319,21 @@ impl RegisteredModelRepo for SqlStore {
                         )),
                         other => other,
                     })?;
-                let id: i64 = sqlx::query_scalar(
+                let insert = Sql::new(
                     "INSERT INTO registered_models (project_id, name, description, user_id,
                          experiment_id, creation_time, last_updated_time)
                      VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
                 )
-                .bind(project_id)
-                .bind(&model.name)
-                .bind(&model.description)
-                .bind(&model.user_id)
-                .bind(experiment_id)
-                .bind(now)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(conflict(already_exists(&model.name)))?;
+                .arg(project_id)
+                .arg(&model.name)
+                .arg(&model.description)
+                .arg(&model.user_id)
+                .arg(experiment_id)
+                .arg(now);
+                let id = conn
+                    .fetch_one(&insert, |row| row.i64("id"))
+                    .await
+                    .map_err(conflict(already_exists(&model.name)))?;
                 upsert_tags(conn, "registered_model_tags", "model_id", id, &model.tags).await?;
                 Ok(())
             })
@@ -577,7 +578,7 @@ impl RegisteredModelRepo for SqlStore {
         let id = self.model_row_id(project_id, name).await?;
         let mut conn = self.writer.acquire().await?;
         let tag = [(key.to_owned(), value.to_owned())];
-        upsert_tags(&mut conn, "registered_model_tags", "model_id", id, &tag).await?;
+        upsert_tags(&mut *conn, "registered_model_tags", "model_id", id, &tag).await?;
         drop(conn);
         self.touch_model(id).await
     }

@@ -2,11 +2,12 @@
 
 use crate::model::*;
 use crate::sql::{Cols, Sql, flag};
+use crate::write_conn::WriteConn;
 use crate::{RunRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use hangar_core::filter::{Clause, OrderBy};
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 use std::collections::HashMap;
 
 pub(crate) const RUN_COLUMNS: &str = "r.id, r.project_id, e.iid AS experiment_iid, r.iid, r.run_uuid, \
@@ -64,7 +65,7 @@ fn stored_value(value: f64) -> (f64, i64) {
 
 /// Upserts a run's tags in one statement; of a key given twice, the last value wins.
 async fn upsert_tags(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     run_id: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
@@ -74,7 +75,7 @@ async fn upsert_tags(
 /// Rows per multi-row INSERT: a whole batch (MLflow's limit is 1,000 metrics) in one
 /// statement of 6,000 arguments, within both backends' limits (SQLite 32,766, PostgreSQL
 /// 65,535); one statement instead of five was 20% more points/s at 8 clients. SQLite gets
-/// anonymous placeholders (`Sql::for_conn`), whose binding cost is linear.
+/// anonymous placeholders (`Sql::for_backend`), whose binding cost is linear.
 const METRIC_ROWS_PER_STATEMENT: usize = 1000;
 
 /// `a` comes after `b` in MLflow's order for the latest point: (step, timestamp, value).
@@ -87,7 +88,7 @@ fn later(a: &Metric, b: &Metric) -> bool {
 
 /// Appends metric points and moves each key's latest point forward, in a few statements.
 async fn insert_metrics(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     run_id: i64,
     metrics: &[Metric],
 ) -> Result<(), StoreError> {
@@ -108,14 +109,12 @@ async fn insert_metrics(
             .push(")");
     };
     for chunk in metrics.chunks(METRIC_ROWS_PER_STATEMENT) {
-        let mut sql = Sql::for_conn(
-            conn,
-            "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES ",
-        );
+        let mut sql =
+            conn.sql("INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES ");
         for (i, m) in chunk.iter().enumerate() {
             row(&mut sql, i, m);
         }
-        sql.build().execute(&mut *conn).await?;
+        conn.execute(&sql).await?;
     }
     // One candidate per key: a statement may not upsert the same row twice.
     let mut latest: Vec<&Metric> = Vec::new();
@@ -127,8 +126,7 @@ async fn insert_metrics(
         }
     }
     for chunk in latest.chunks(METRIC_ROWS_PER_STATEMENT) {
-        let mut sql = Sql::for_conn(
-            &*conn,
+        let mut sql = conn.sql(
             "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) VALUES ",
         );
         for (i, m) in chunk.iter().enumerate() {
@@ -143,19 +141,19 @@ async fn insert_metrics(
                 OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
                     AND excluded.value > latest_metrics.value)",
         );
-        sql.build().execute(&mut *conn).await?;
+        conn.execute(&sql).await?;
     }
     Ok(())
 }
 
 /// One `log-batch`: checks params against those logged, then writes everything.
 async fn write_batch(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     run_id: i64,
     batch: Batch,
 ) -> Result<(), StoreError> {
     if !batch.params.is_empty() {
-        let mut sql = Sql::for_conn(conn, "SELECT key, value FROM run_params WHERE run_id = ");
+        let mut sql = conn.sql("SELECT key, value FROM run_params WHERE run_id = ");
         sql.bind_i64(run_id).push(" AND key IN (");
         for (i, (key, _)) in batch.params.iter().enumerate() {
             if i > 0 {
@@ -164,13 +162,11 @@ async fn write_batch(
             sql.bind_str(key);
         }
         sql.push(")");
-        let existing: HashMap<String, String> = sql
-            .build()
-            .fetch_all(&mut *conn)
+        let existing: HashMap<String, String> = conn
+            .fetch_all(&sql, |row| Ok((row.string("key")?, row.string("value")?)))
             .await?
-            .iter()
-            .map(|row| Ok((row.try_get("key")?, row.try_get("value")?)))
-            .collect::<Result<_, sqlx::Error>>()?;
+            .into_iter()
+            .collect();
         let changed: Vec<(String, String, String)> = batch
             .params
             .iter()
@@ -189,29 +185,28 @@ async fn write_batch(
             .iter()
             .filter(|(k, _)| !existing.contains_key(k))
         {
-            sqlx::query("INSERT INTO run_params (run_id, key, value) VALUES ($1, $2, $3)")
-                .bind(run_id)
-                .bind(key)
-                .bind(value)
-                .execute(&mut *conn)
-                .await?;
+            let insert =
+                Sql::new("INSERT INTO run_params (run_id, key, value) VALUES ($1, $2, $3)")
+                    .arg(run_id)
+                    .arg(key)
+                    .arg(value);
+            conn.execute(&insert).await?;
         }
     }
     insert_metrics(&mut *conn, run_id, &batch.metrics).await?;
     upsert_tags(&mut *conn, run_id, &batch.tags).await?;
     if let Some((_, name)) = batch.tags.iter().rev().find(|(k, _)| k == "mlflow.runName") {
-        sqlx::query("UPDATE runs SET name = $1 WHERE id = $2")
-            .bind(name)
-            .bind(run_id)
-            .execute(&mut *conn)
-            .await?;
+        let rename = Sql::new("UPDATE runs SET name = $1 WHERE id = $2")
+            .arg(name)
+            .arg(run_id);
+        conn.execute(&rename).await?;
     }
     Ok(())
 }
 
 /// Inserts a run with the project's next iid (the counter row is locked until commit).
 pub(crate) async fn insert_run(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     project_id: i64,
     run: NewRun,
 ) -> Result<Run, StoreError> {
@@ -219,15 +214,15 @@ pub(crate) async fn insert_run(
         crate::experiments::active_experiment(conn, project_id, run.experiment_iid).await?;
     let mut tail = Vec::new();
     let run = insert_run_into(conn, project_id, experiment_id, &location, run, &mut tail).await?;
-    crate::sql::execute_all(conn, tail).await?;
+    conn.execute_all(tail).await?;
     Ok(run)
 }
 
 /// Inserts a run into the experiment with row id `experiment_id` (active, of the project),
 /// whose artifact location is `location`. The statement for its tags is left in `tail`, for
-/// the caller to run with its own (see [`crate::sql::execute_all`]).
+/// the caller to run with its own.
 pub(crate) async fn insert_run_into(
-    conn: &mut AnyConnection,
+    conn: &mut dyn WriteConn,
     project_id: i64,
     experiment_id: i64,
     location: &str,
@@ -238,13 +233,9 @@ pub(crate) async fn insert_run_into(
     let artifact_uri = format!("{}/{run_uuid}/artifacts", location.trim_end_matches('/'));
     // The project's counter is bumped first: on PostgreSQL that locks its row until commit,
     // so concurrent creates take distinct iids; the insert reads the new value back.
-    let mut bump = Sql::for_conn(
-        conn,
-        "UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = ",
-    );
+    let mut bump = conn.sql("UPDATE projects SET last_run_iid = last_run_iid + 1 WHERE id = ");
     bump.bind_i64(project_id);
-    let mut insert = Sql::for_conn(
-        conn,
+    let mut insert = conn.sql(
         "INSERT INTO runs (project_id, experiment_id, iid, run_uuid, name, user_id, status,
              start_time, lifecycle_stage, artifact_uri) VALUES (",
     );
@@ -265,10 +256,10 @@ pub(crate) async fn insert_run_into(
         .push(", 'active', ")
         .bind_str(&artifact_uri)
         .push(") RETURNING id, iid");
-    let rows = crate::sql::fetch_after(conn, vec![bump], insert).await?;
-    let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-    let row_id: i64 = row.try_get("id")?;
-    let iid: i64 = row.try_get("iid")?;
+    conn.execute(&bump).await?;
+    let (row_id, iid) = conn
+        .fetch_one(&insert, |row| Ok((row.i64("id")?, row.i64("iid")?)))
+        .await?;
     tail.extend(crate::registered_models::upsert_tags_sql(
         conn, "run_tags", "run_id", row_id, &run.tags,
     ));
@@ -487,7 +478,7 @@ impl RunRepo for SqlStore {
         let (run_id, name) = (run.row_id, update.name.clone());
         self.write(Box::new(move |conn| {
             Box::pin(async move {
-                sql.build().execute(&mut *conn).await?;
+                conn.execute(&sql).await?;
                 if let Some(name) = name {
                     // MLflow keeps the name in the tag `mlflow.runName` too.
                     upsert_tags(conn, run_id, &[("mlflow.runName".into(), name)]).await?;

@@ -3,7 +3,7 @@
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
+use sqlx::{Any, AssertSqlSafe, Row};
 
 /// A bound value.
 #[derive(Debug, Clone)]
@@ -11,6 +11,24 @@ pub enum Arg {
     I64(i64),
     F64(f64),
     Str(String),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::I64(v)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Str(v.to_owned())
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Str(v.clone())
+    }
 }
 
 /// SQL text and its arguments, built together so placeholders always match.
@@ -31,20 +49,20 @@ impl Sql {
         }
     }
 
-    /// Like `new`, with the placeholders the connection binds fastest: SQLite looks every
-    /// `$N` up by name in a linear list (quadratic in a statement's arguments, 23% of a
-    /// 1000-point log-batch), while an anonymous `?` binds by position.
-    pub fn for_conn(conn: &AnyConnection, text: &str) -> Self {
-        let mut sql = Sql::new(text);
-        sql.anonymous = conn.backend_name() == "SQLite";
-        sql
-    }
-
-    /// Like `for_conn`, for a statement sent to one of the store's pools.
+    /// Like `new`, with the placeholders `backend` binds fastest: SQLite looks every `$N` up
+    /// by name in a linear list (quadratic in a statement's arguments, 23% of a 1000-point
+    /// log-batch), while an anonymous `?` binds by position.
     pub fn for_backend(backend: crate::Backend, text: &str) -> Self {
         let mut sql = Sql::new(text);
         sql.anonymous = backend == crate::Backend::Sqlite;
         sql
+    }
+
+    /// Adds the argument of the text's next `$N` placeholder (for SQL written with them).
+    pub fn arg(mut self, arg: impl Into<Arg>) -> Self {
+        debug_assert!(!self.anonymous);
+        self.args.push(arg.into());
+        self
     }
 
     /// Appends trusted SQL text (never user input).
@@ -92,8 +110,27 @@ impl Sql {
     pub fn query_rusqlite<T>(
         &self,
         conn: &rusqlite::Connection,
-        map: &dyn Fn(&dyn Cols) -> Result<T, sqlx::Error>,
+        map: &mut dyn FnMut(&dyn Cols) -> Result<T, crate::StoreError>,
     ) -> Result<Vec<T>, crate::StoreError> {
+        let mut statement = self.prepare_rusqlite(conn)?;
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(map(row)?);
+        }
+        Ok(out)
+    }
+
+    /// Runs the statement on a synchronous SQLite connection; the rows it changed.
+    pub fn execute_rusqlite(&self, conn: &rusqlite::Connection) -> Result<u64, crate::StoreError> {
+        Ok(self.prepare_rusqlite(conn)?.raw_execute()? as u64)
+    }
+
+    /// The statement from `conn`'s cache, its arguments bound.
+    fn prepare_rusqlite<'c>(
+        &self,
+        conn: &'c rusqlite::Connection,
+    ) -> Result<rusqlite::CachedStatement<'c>, rusqlite::Error> {
         let mut statement = conn.prepare_cached(&self.text)?;
         for (i, arg) in self.args.iter().enumerate() {
             // `$N` is a named parameter to SQLite; `?` binds by position.
@@ -110,62 +147,8 @@ impl Sql {
                 Arg::Str(v) => statement.raw_bind_parameter(index, v.as_str())?,
             }
         }
-        let mut rows = statement.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(map(row)?);
-        }
-        Ok(out)
+        Ok(statement)
     }
-}
-
-/// Runs statements that return no rows, in order, inside the caller's transaction. On SQLite
-/// they travel as one text, one round trip to sqlx's worker thread (which runs each statement
-/// of a text and binds anonymous `?` arguments across them in order); on PostgreSQL, where a
-/// prepared statement holds one command, one by one. Every statement must come from
-/// [`Sql::for_conn`] on this connection.
-pub async fn execute_all(
-    conn: &mut AnyConnection,
-    statements: Vec<Sql>,
-) -> Result<(), sqlx::Error> {
-    if conn.backend_name() != "SQLite" {
-        for statement in statements {
-            statement.build().execute(&mut *conn).await?;
-        }
-        return Ok(());
-    }
-    joined(conn, statements).build().execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// Runs `before` (statements that return no rows) and then `query`, in the caller's
-/// transaction, and returns `query`'s rows: on SQLite in one round trip, as [`execute_all`].
-pub async fn fetch_after(
-    conn: &mut AnyConnection,
-    before: Vec<Sql>,
-    query: Sql,
-) -> Result<Vec<AnyRow>, sqlx::Error> {
-    if conn.backend_name() != "SQLite" {
-        for statement in before {
-            statement.build().execute(&mut *conn).await?;
-        }
-        return query.build().fetch_all(&mut *conn).await;
-    }
-    let mut statements = before;
-    statements.push(query);
-    joined(conn, statements).build().fetch_all(&mut *conn).await
-}
-
-/// SQLite statements as one text, their arguments in order.
-fn joined(conn: &AnyConnection, statements: Vec<Sql>) -> Sql {
-    let mut joined = Sql::for_conn(conn, "");
-    for statement in statements {
-        debug_assert!(statement.anonymous || statement.args.is_empty());
-        joined.text.push_str(&statement.text);
-        joined.text.push_str(";\n");
-        joined.args.extend(statement.args);
-    }
-    joined
 }
 
 /// Reading columns by name from either kind of row: sqlx's `AnyRow`, or `rusqlite`'s row of
@@ -243,32 +226,44 @@ mod tests {
         (dir, store)
     }
 
-    /// Statements joined for one round trip bind their `?` arguments across the joined text
-    /// in order, and the inline reader reads back every type, NULL included.
+    /// A write binds `?` and `$N` arguments of every type on the writer's connection, reads its
+    /// own rows back, reports a unique violation as one, and the inline reader reads back
+    /// every type, NULL included.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn joined_statements_bind_in_order_and_inline_reads_see_them() {
+    async fn writes_bind_every_argument_and_inline_reads_see_them() {
         let (_dir, store) = store().await;
-        store
-            .write(Box::new(|conn| {
+        let returned = store
+            .write_returning(|conn| {
                 Box::pin(async move {
-                    let create = Sql::for_conn(conn, "CREATE TABLE t (a INTEGER, b TEXT, c REAL)");
-                    let mut first = Sql::for_conn(conn, "INSERT INTO t VALUES (");
+                    let create = conn.sql("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c REAL)");
+                    let mut first = conn.sql("INSERT INTO t VALUES (");
                     first.bind_i64(1).push(", ").bind_str("one").push(", ");
                     first.bind(Arg::F64(1.5)).push(")");
-                    let mut second = Sql::for_conn(conn, "INSERT INTO t VALUES (");
-                    second
-                        .bind_i64(2)
-                        .push(", NULL, ")
-                        .bind(Arg::F64(-2.0))
-                        .push(")");
-                    let mut third = Sql::for_conn(conn, "UPDATE t SET b = ");
-                    third.bind_str("two").push(" WHERE a = ").bind_i64(2);
-                    execute_all(conn, vec![create, first, second, third]).await?;
+                    let second = Sql::new("INSERT INTO t VALUES ($1, NULL, $2)")
+                        .arg(2)
+                        .arg(Arg::F64(-2.0));
+                    conn.execute_all(vec![create, first, second]).await?;
+                    let update = Sql::new("UPDATE t SET b = $2 WHERE a = $1 RETURNING a, b")
+                        .arg(2)
+                        .arg("two");
+                    conn.fetch_one(&update, |row| Ok((row.i64("a")?, row.string("b")?)))
+                        .await
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(returned, (2, "two".to_owned()));
+        let clash = store
+            .write(Box::new(|conn| {
+                Box::pin(async move {
+                    let again = Sql::new("INSERT INTO t (a) VALUES ($1)").arg(1);
+                    conn.execute(&again).await?;
                     Ok(())
                 })
             }))
             .await
-            .unwrap();
+            .unwrap_err();
+        assert!(clash.is_unique_violation(), "{clash:?}");
         let mut read = Sql::for_backend(store.backend(), "SELECT a, b, c FROM t WHERE a >= ");
         read.bind_i64(1).push(" ORDER BY a");
         let rows = store

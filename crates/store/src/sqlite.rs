@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Applied to every connection. `synchronous=FULL` makes every acknowledged commit durable;
 /// `case_sensitive_like` gives MLflow's case-sensitive `LIKE` (`ILIKE` uses `lower()`).
-const PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+pub(crate) const PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                        PRAGMA synchronous = FULL; PRAGMA case_sensitive_like = ON;";
 
 /// Opens (creating if missing) the database at `url` (`sqlite://PATH`).
@@ -53,7 +53,10 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
     Ok(SqlStore {
         inline_reader: Some(std::sync::Arc::new(inline_reader)),
         backend: Backend::Sqlite,
-        group_commit: Some(crate::group_commit::GroupCommit::start(writer.clone())?),
+        group_commit: Some(crate::group_commit::GroupCommit::start(
+            path,
+            writer.clone(),
+        )?),
         reader,
         writer,
     })

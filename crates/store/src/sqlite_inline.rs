@@ -1,4 +1,5 @@
-//! SQLite reads, run with `rusqlite` on the caller's own thread.
+//! SQLite with `rusqlite`: reads on the caller's own thread, and the group-commit writer's
+//! connection.
 //!
 //! sqlx drives each SQLite connection from a worker thread and passes every statement and
 //! every row across a channel, so a read that finds one row costs several thread switches.
@@ -12,6 +13,7 @@
 
 use crate::StoreError;
 use crate::sql::{Cols, Sql};
+use crate::write_conn::{RowSink, WriteConn};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -69,8 +71,26 @@ impl InlineReader {
             Some(conn) => conn,
             None => self.connect()?,
         };
-        let rows = sql.query_rusqlite(&conn, map);
+        let rows = sql.query_rusqlite(&conn, &mut |row| Ok(map(row)?));
         self.give_back(conn);
         rows
+    }
+}
+
+/// The group-commit writer's connection (see [`crate::group_commit`]): each statement runs
+/// right away on the writer's thread, so the futures are ready when first polled.
+#[async_trait::async_trait]
+impl WriteConn for rusqlite::Connection {
+    fn backend(&self) -> crate::Backend {
+        crate::Backend::Sqlite
+    }
+
+    async fn execute(&mut self, sql: &Sql) -> Result<u64, StoreError> {
+        sql.execute_rusqlite(self)
+    }
+
+    async fn each_row(&mut self, sql: &Sql, each: &mut RowSink<'_>) -> Result<(), StoreError> {
+        sql.query_rusqlite(self, each)?;
+        Ok(())
     }
 }
