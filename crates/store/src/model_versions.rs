@@ -3,7 +3,7 @@
 
 use crate::model::*;
 use crate::packages::insert_version_package;
-use crate::registered_models::{escape_like, push_ids, upsert_tags, upsert_tags_sql};
+use crate::registered_models::{escape_like, push_ids, upsert_tags};
 use crate::runs::insert_run_into;
 use crate::sql::{Cols, Sql};
 use crate::write_conn::WriteConn;
@@ -152,8 +152,6 @@ async fn insert_version(
         )));
     }
 
-    // What returns nothing travels to the database together at the end.
-    let mut tail: Vec<Sql> = Vec::new();
     let (run_row, run_uuid, artifact_uri) = match &new.run_uuid {
         Some(run_uuid) => {
             let sql = Sql::new(
@@ -194,7 +192,6 @@ async fn insert_version(
                     start_time: now,
                     tags: vec![("mlflow.user".into(), new.user_id.clone())],
                 },
-                &mut tail,
             )
             .await?;
             (run.info.row_id, run.info.run_uuid, run.info.artifact_uri)
@@ -236,13 +233,7 @@ async fn insert_version(
         .filter(|(k, _)| k != SEMVER_TAG)
         .collect();
     tags.push((SEMVER_TAG.to_owned(), version_text.clone()));
-    tail.extend(upsert_tags_sql(
-        conn,
-        "model_version_tags",
-        "version_id",
-        id,
-        &tags,
-    ));
+    upsert_tags(conn, "model_version_tags", "version_id", id, &tags).await?;
 
     let is_highest = highest
         .as_ref()
@@ -268,7 +259,7 @@ async fn insert_version(
     }
     if is_highest || is_latest {
         update.push(" WHERE id = ").bind_i64(model_id);
-        tail.push(update);
+        conn.execute(&update).await?;
     }
     // The last value of a repeated key wins, as the upsert did; listed by key.
     tags.reverse();
@@ -293,7 +284,8 @@ async fn insert_version(
         tags,
         aliases: Vec::new(),
     };
-    tail.push(insert_version_package(conn, project_id, &version));
+    let package = insert_version_package(conn, project_id, &version);
+    conn.execute(&package).await?;
     let event = NewAuditEvent {
         project_id,
         author_id: new.author.id,
@@ -306,8 +298,8 @@ async fn insert_version(
         })
         .to_string(),
     };
-    tail.push(crate::audit_events::insert_audit_event(conn, &event));
-    conn.execute_all(tail).await?;
+    let audit = crate::audit_events::insert_audit_event(conn, &event);
+    conn.execute(&audit).await?;
     Ok(version)
 }
 

@@ -55,20 +55,6 @@ pub(crate) async fn upsert_tags(
     owner: i64,
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
-    if let Some(sql) = upsert_tags_sql(conn, table, owner_column, owner, tags) {
-        conn.execute(&sql).await?;
-    }
-    Ok(())
-}
-
-/// The statement of [`upsert_tags`], to run with others; none without tags.
-pub(crate) fn upsert_tags_sql(
-    conn: &dyn WriteConn,
-    table: &str,
-    owner_column: &str,
-    owner: i64,
-    tags: &[(String, String)],
-) -> Option<Sql> {
     let last: Vec<&(String, String)> = tags
         .iter()
         .enumerate()
@@ -76,7 +62,7 @@ pub(crate) fn upsert_tags_sql(
         .map(|(_, tag)| tag)
         .collect();
     if last.is_empty() {
-        return None;
+        return Ok(());
     }
     let mut sql = conn.sql(&format!(
         "INSERT INTO {table} ({owner_column}, key, value) VALUES "
@@ -93,7 +79,8 @@ pub(crate) fn upsert_tags_sql(
     sql.push(&format!(
         " ON CONFLICT ({owner_column}, key) DO UPDATE SET value = excluded.value"
     ));
-    Some(sql)
+    conn.execute(&sql).await?;
+    Ok(())
 }
 
 /// `(owner, key, value)` of every tag of the given owners, ordered by key.

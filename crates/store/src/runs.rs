@@ -212,22 +212,17 @@ pub(crate) async fn insert_run(
 ) -> Result<Run, StoreError> {
     let (experiment_id, location) =
         crate::experiments::active_experiment(conn, project_id, run.experiment_iid).await?;
-    let mut tail = Vec::new();
-    let run = insert_run_into(conn, project_id, experiment_id, &location, run, &mut tail).await?;
-    conn.execute_all(tail).await?;
-    Ok(run)
+    insert_run_into(conn, project_id, experiment_id, &location, run).await
 }
 
 /// Inserts a run into the experiment with row id `experiment_id` (active, of the project),
-/// whose artifact location is `location`. The statement for its tags is left in `tail`, for
-/// the caller to run with its own.
+/// whose artifact location is `location`.
 pub(crate) async fn insert_run_into(
     conn: &mut dyn WriteConn,
     project_id: i64,
     experiment_id: i64,
     location: &str,
     run: NewRun,
-    tail: &mut Vec<Sql>,
 ) -> Result<Run, StoreError> {
     let run_uuid = new_run_uuid();
     let artifact_uri = format!("{}/{run_uuid}/artifacts", location.trim_end_matches('/'));
@@ -260,9 +255,7 @@ pub(crate) async fn insert_run_into(
     let (row_id, iid) = conn
         .fetch_one(&insert, |row| Ok((row.i64("id")?, row.i64("iid")?)))
         .await?;
-    tail.extend(crate::registered_models::upsert_tags_sql(
-        conn, "run_tags", "run_id", row_id, &run.tags,
-    ));
+    upsert_tags(conn, row_id, &run.tags).await?;
     let mut tags = run.tags;
     tags.sort();
     tags.dedup_by(|a, b| a.0 == b.0);

@@ -242,7 +242,9 @@ mod tests {
                     let second = Sql::new("INSERT INTO t VALUES ($1, NULL, $2)")
                         .arg(2)
                         .arg(Arg::F64(-2.0));
-                    conn.execute_all(vec![create, first, second]).await?;
+                    for statement in [create, first, second] {
+                        conn.execute(&statement).await?;
+                    }
                     let update = Sql::new("UPDATE t SET b = $2 WHERE a = $1 RETURNING a, b")
                         .arg(2)
                         .arg("two");

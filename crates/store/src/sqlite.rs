@@ -25,8 +25,8 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
             "an in-memory SQLite database cannot be shared: give a file path".into(),
         ));
     }
-    // No ping before each use (a round trip to sqlx's worker thread per commit): a local
-    // file's connection does not break in the pool.
+    // No ping before each use (a round trip to sqlx's worker thread, and group commit takes
+    // this connection for every commit): a local file's connection does not break in the pool.
     let writer = AnyPoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)

@@ -33,14 +33,6 @@ impl dyn WriteConn + '_ {
         Sql::for_backend(self.backend(), text)
     }
 
-    /// Runs statements that return no rows, in order.
-    pub(crate) async fn execute_all(&mut self, statements: Vec<Sql>) -> Result<(), StoreError> {
-        for statement in &statements {
-            self.execute(statement).await?;
-        }
-        Ok(())
-    }
-
     /// Every row of `sql`, mapped.
     pub(crate) async fn fetch_all<T: Send>(
         &mut self,
