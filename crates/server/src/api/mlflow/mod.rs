@@ -5,6 +5,7 @@
 pub mod artifacts;
 pub mod error;
 pub mod experiments;
+mod log_batch_body;
 pub mod logged_models;
 pub mod model_versions;
 pub mod registered_models;

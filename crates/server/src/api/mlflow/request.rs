@@ -6,6 +6,7 @@ use super::error::{MlflowError, MlflowResult};
 use axum::body::{Body, to_bytes};
 use axum::extract::FromRequest;
 use axum::http::{Method, Request, header::CONTENT_TYPE};
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 const SEE_DOCS: &str = "See the API docs for more information about request parameters.";
@@ -23,12 +24,27 @@ pub struct Params {
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = MlflowError;
 
-    async fn from_request(request: Request<Body>, _state: &S) -> MlflowResult<Self> {
-        let method = request.method().clone();
-        let query = request.uri().query().unwrap_or_default().to_string();
-        if (method == Method::GET || method == Method::HEAD) && !query.is_empty() {
-            return Ok(Params::from_query(&query));
+    async fn from_request(request: Request<Body>, state: &S) -> MlflowResult<Self> {
+        let method = request.method();
+        if let Some(query) = request.uri().query().filter(|q| !q.is_empty())
+            && (method == Method::GET || method == Method::HEAD)
+        {
+            return Ok(Params::from_query(query));
         }
+        let body = JsonBody::from_request(request, state).await?;
+        Params::from_json(&body.0)
+    }
+}
+
+/// A request's JSON body, unparsed (its Content-Type checked on POST and PUT), for the
+/// endpoint that reads it into typed values itself.
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = MlflowError;
+
+    async fn from_request(request: Request<Body>, _state: &S) -> MlflowResult<Self> {
+        let method = request.method();
         if method == Method::POST || method == Method::PUT {
             check_content_type(request.headers().get(CONTENT_TYPE))?;
         }
@@ -40,7 +56,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                     crate::router::JSON_BODY_LIMIT
                 ))
             })?;
-        Params::from_json(&bytes)
+        Ok(JsonBody(bytes))
     }
 }
 

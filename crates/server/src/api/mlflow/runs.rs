@@ -4,7 +4,8 @@
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
-use super::request::{Page, Params, Wire, WireList, max_results, page_body, page_offset};
+use super::log_batch_body::{BatchEntries, TypedBatch};
+use super::request::{JsonBody, Page, Params, Wire, WireList, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -126,22 +127,30 @@ fn run_not_found(id: &str) -> MlflowError {
 
 /// The run named by `run_id` (or the older `run_uuid`).
 fn run_id_param(params: &Params) -> MlflowResult<String> {
-    match params.string("run_id")?.filter(|s| !s.is_empty()) {
-        Some(id) => Ok(id),
-        None => params
-            .required_string("run_uuid")
-            .map_err(|_| super::request::missing("run_id")),
-    }
+    let run_uuid = params.required_string("run_uuid").ok();
+    run_id_of(params.string("run_id")?, run_uuid)
+}
+
+/// `run_id`, or else the older `run_uuid`; an empty one counts as absent.
+fn run_id_of(run_id: Option<String>, run_uuid: Option<String>) -> MlflowResult<String> {
+    run_id
+        .into_iter()
+        .chain(run_uuid)
+        .find(|id| !id.is_empty())
+        .ok_or_else(|| super::request::missing("run_id"))
 }
 
 /// The run named by `run_id` (or the legacy `run_uuid`) in the caller's project.
 pub async fn load_run_info(ctx: &Ctx, params: &Params) -> MlflowResult<RunInfo> {
-    let id = run_id_param(params)?;
+    run_info(ctx, &run_id_param(params)?).await
+}
+
+async fn run_info(ctx: &Ctx, id: &str) -> MlflowResult<RunInfo> {
     ctx.state
         .store
-        .get_run_info(ctx.project_id(), &id)
+        .get_run_info(ctx.project_id(), id)
         .await?
-        .ok_or_else(|| run_not_found(&id))
+        .ok_or_else(|| run_not_found(id))
 }
 
 fn require_active(run: &RunInfo) -> MlflowResult<()> {
@@ -179,29 +188,34 @@ pub(super) fn validate_param(key: &str, value: &str) -> MlflowResult<()> {
 
 /// Reads one metric message (`runs/log-metric` or an element of `log-batch`'s `metrics`).
 fn read_metric(p: &Params) -> MlflowResult<Metric> {
-    let key = p.required_string("key")?;
-    names::validate_entity_key("Metric name", "key", &key).map_err(MlflowError::invalid)?;
-    let value = p
-        .f64("value")?
-        .ok_or_else(|| super::request::missing(&format!("{}value", prefix_of(p))))?;
-    let timestamp = p.required_i64("timestamp")?;
-    let step = p.i64("step")?.unwrap_or(0);
-    if timestamp < 0 {
-        return Err(MlflowError::invalid(format!(
-            "Invalid value {timestamp} for parameter 'timestamp' supplied: metric '{key}' (value={value:?}). \
-             Timestamp must be a nonnegative long (64-bit integer) "
-        )));
-    }
+    let metric = read_metric_fields(p)?;
+    check_metric(&metric)?;
+    Ok(metric)
+}
+
+/// A metric message's fields, with MLflow's messages for wrong types.
+fn read_metric_fields(p: &Params) -> MlflowResult<Metric> {
     Ok(Metric {
-        key,
-        value,
-        timestamp,
-        step,
+        key: p.required_string("key")?,
+        value: p
+            .f64("value")?
+            .ok_or_else(|| super::request::missing(&format!("{}value", p.prefix())))?,
+        timestamp: p.required_i64("timestamp")?,
+        step: p.i64("step")?.unwrap_or(0),
     })
 }
 
-fn prefix_of(p: &Params) -> String {
-    p.prefix().to_string()
+/// MLflow's rules for a metric: a valid name, a timestamp that is not negative.
+fn check_metric(metric: &Metric) -> MlflowResult<()> {
+    names::validate_entity_key("Metric name", "key", &metric.key).map_err(MlflowError::invalid)?;
+    if metric.timestamp < 0 {
+        return Err(MlflowError::invalid(format!(
+            "Invalid value {} for parameter 'timestamp' supplied: metric '{}' (value={:?}). \
+             Timestamp must be a nonnegative long (64-bit integer) ",
+            metric.timestamp, metric.key, metric.value
+        )));
+    }
+    Ok(())
 }
 
 pub(super) fn params_changed(
@@ -426,31 +440,86 @@ pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     Ok(Json(json!({})))
 }
 
-pub async fn log_batch(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {
+pub async fn log_batch(ctx: Ctx, body: JsonBody) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    let (run_id, batch) = match TypedBatch::parse(&body.0) {
+        Some(typed) => {
+            let run_id = run_id_of(typed.run_id.clone(), typed.run_uuid.clone());
+            (run_id, typed.into_entries())
+        }
+        None => {
+            let mut params = Params::from_json(&body.0)?;
+            let batch = read_batch(&mut params)?;
+            (run_id_param(&params), batch)
+        }
+    };
+    check_batch(&batch)?;
+    let run = run_info(&ctx, &run_id?).await?;
+    require_active(&run)?;
+    let BatchEntries {
+        metrics,
+        params,
+        tags,
+    } = batch;
+    write_batch(
+        &ctx,
+        &run,
+        Batch {
+            metrics,
+            params,
+            tags,
+        },
+        false,
+    )
+    .await
+}
+
+/// A log-batch's entries from its parameters, with MLflow's messages for wrong types.
+fn read_batch(params: &mut Params) -> MlflowResult<BatchEntries> {
     let metrics = params.take_messages("metrics")?;
     let param_messages = params.take_messages("params")?;
     let tag_messages = params.take_messages("tags")?;
+    // Before reading a message: a batch of 100,000 is refused without reading it.
+    check_batch_limits(metrics.len(), param_messages.len(), tag_messages.len())?;
+    let key_value = |p: &Params| -> MlflowResult<(String, String)> {
+        Ok((
+            p.required_string("key")?,
+            p.string("value")?.unwrap_or_default(),
+        ))
+    };
+    Ok(BatchEntries {
+        metrics: metrics
+            .iter()
+            .map(read_metric_fields)
+            .collect::<MlflowResult<_>>()?,
+        params: param_messages
+            .iter()
+            .map(key_value)
+            .collect::<MlflowResult<_>>()?,
+        tags: tag_messages
+            .iter()
+            .map(key_value)
+            .collect::<MlflowResult<_>>()?,
+    })
+}
+
+fn check_batch_limits(metrics: usize, params: usize, tags: usize) -> MlflowResult<()> {
     let limit = |kind: &str, got: usize, max: usize| {
         MlflowError::invalid(format!(
             "A batch logging request can contain at most {max} {kind}. Got {got} {kind}. \
              Please split up {kind} across multiple requests and try again."
         ))
     };
-    if metrics.len() > MAX_METRICS_PER_BATCH {
-        return Err(limit("metrics", metrics.len(), MAX_METRICS_PER_BATCH));
+    if metrics > MAX_METRICS_PER_BATCH {
+        return Err(limit("metrics", metrics, MAX_METRICS_PER_BATCH));
     }
-    if param_messages.len() > MAX_PARAMS_TAGS_PER_BATCH {
-        return Err(limit(
-            "params",
-            param_messages.len(),
-            MAX_PARAMS_TAGS_PER_BATCH,
-        ));
+    if params > MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(limit("params", params, MAX_PARAMS_TAGS_PER_BATCH));
     }
-    if tag_messages.len() > MAX_PARAMS_TAGS_PER_BATCH {
-        return Err(limit("tags", tag_messages.len(), MAX_PARAMS_TAGS_PER_BATCH));
+    if tags > MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(limit("tags", tags, MAX_PARAMS_TAGS_PER_BATCH));
     }
-    let total = metrics.len() + param_messages.len() + tag_messages.len();
+    let total = metrics + params + tags;
     if total > MAX_ENTITIES_PER_BATCH {
         return Err(limit(
             "metrics, params, and tags",
@@ -458,21 +527,23 @@ pub async fn log_batch(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>
             MAX_ENTITIES_PER_BATCH,
         ));
     }
-    let metrics = metrics
-        .iter()
-        .map(read_metric)
-        .collect::<MlflowResult<Vec<_>>>()?;
-    let mut batch_params = Vec::with_capacity(param_messages.len());
-    for p in &param_messages {
-        let key = p.required_string("key")?;
-        let value = p.string("value")?.unwrap_or_default();
-        validate_param(&key, &value)?;
-        batch_params.push((key, value));
+    Ok(())
+}
+
+/// MLflow's rules for a batch's entries: limits, names, timestamps, one value per param.
+fn check_batch(batch: &BatchEntries) -> MlflowResult<()> {
+    check_batch_limits(batch.metrics.len(), batch.params.len(), batch.tags.len())?;
+    for metric in &batch.metrics {
+        check_metric(metric)?;
+    }
+    for (key, value) in &batch.params {
+        validate_param(key, value)?;
     }
     let mut seen = HashSet::new();
-    let duplicates: Vec<String> = batch_params
+    let duplicates: Vec<String> = batch
+        .params
         .iter()
-        .filter(|(k, _)| !seen.insert(k.clone()))
+        .filter(|(k, _)| !seen.insert(k))
         .map(|(k, _)| format!("'{k}'"))
         .collect();
     if !duplicates.is_empty() {
@@ -482,26 +553,10 @@ pub async fn log_batch(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>
             duplicates.join(", ")
         )));
     }
-    let mut tags = Vec::with_capacity(tag_messages.len());
-    for p in &tag_messages {
-        let key = p.required_string("key")?;
-        let value = p.string("value")?.unwrap_or_default();
-        validate_tag(&key, &value)?;
-        tags.push((key, value));
+    for (key, value) in &batch.tags {
+        validate_tag(key, value)?;
     }
-    let run = load_run_info(&ctx, &params).await?;
-    require_active(&run)?;
-    write_batch(
-        &ctx,
-        &run,
-        Batch {
-            metrics,
-            params: batch_params,
-            tags,
-        },
-        false,
-    )
-    .await
+    Ok(())
 }
 
 pub async fn log_inputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {

@@ -131,6 +131,44 @@ async fn a_failed_batch_writes_nothing() {
     .await;
 }
 
+/// The MLflow client's body is read into typed values and any other spelling through the
+/// generic reader: the same batch in either spelling stores the same run.
+#[tokio::test]
+async fn a_batch_in_any_spelling_stores_the_same_run() {
+    on_each_backend(|app| async move {
+        let (p, t) = setup(&app).await;
+        let typed = create_run(&app, p, &t, json!({"experiment_id": "0", "run_name": "r"})).await;
+        let generic = create_run(&app, p, &t, json!({"experiment_id": "0", "run_name": "r"})).await;
+        let client_shape = json!({"run_id": typed, "metrics": [
+            {"key": "loss", "value": 0.25, "timestamp": 10, "step": 3},
+            {"key": "loss", "value": 0.5, "timestamp": 11},
+            {"key": "acc", "value": 1, "timestamp": 12, "step": 4}],
+            "params": [{"key": "lr", "value": "0.1"}, {"key": "empty"}], "tags": [{"key": "t", "value": "v"}]});
+        let other_shape = json!({"runId": generic, "metrics": [
+            {"key": "loss", "value": "0.25", "timestamp": "10", "step": "3"},
+            {"key": "loss", "value": 0.5, "timestamp": 11.0, "step": null},
+            {"key": "acc", "value": 1.0, "timestamp": 12, "step": 4}],
+            "params": [{"key": "lr", "value": "0.1"}, {"key": "empty", "value": null}], "tags": [{"key": "t", "value": "v"}]});
+        for body in [client_shape, other_shape] {
+            let (status, body) = app.post(&mlflow(p, "runs/log-batch"), Some(&t), body).await;
+            assert_eq!((status, body), (StatusCode::OK, json!({})));
+        }
+        let data = |run: Value| run["data"].clone();
+        let stored_typed = data(get_run(&app, p, &t, &typed).await);
+        assert_eq!(stored_typed, data(get_run(&app, p, &t, &generic).await));
+        assert_eq!(stored_typed["params"], json!([{"key": "empty", "value": ""}, {"key": "lr", "value": "0.1"}]));
+        let latest = stored_typed["metrics"].as_array().unwrap().iter().find(|m| m["key"] == "loss").cloned();
+        assert_eq!(latest, Some(json!({"key": "loss", "value": 0.25, "timestamp": 10, "step": 3})));
+        for run in [&typed, &generic] {
+            let (_, history) = app.get(&mlflow(p, &format!("metrics/get-history?run_id={run}&metric_key=loss")), Some(&t)).await;
+            assert_eq!(history["metrics"], json!([
+                {"key": "loss", "value": 0.25, "timestamp": 10, "step": 3},
+                {"key": "loss", "value": 0.5, "timestamp": 11, "step": 0}]), "{run}");
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn metric_history_pages_in_order() {
     on_each_backend(|app| async move {
