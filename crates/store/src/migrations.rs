@@ -54,11 +54,23 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_sessions.sql"),
         include_str!("../migrations/postgres/0008_sessions.sql"),
     ),
+    (
+        9,
+        "metric_points",
+        include_str!("../migrations/sqlite/0009_metric_points.sql"),
+        include_str!("../migrations/postgres/0009_metric_points.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {
+    run_through(backend, pool, i64::MAX).await
+}
+
+/// Applies the pending migrations up to version `last`.
+async fn run_through(backend: Backend, pool: &AnyPool, last: i64) -> Result<(), StoreError> {
     let migrations = MIGRATIONS
         .iter()
+        .filter(|(version, ..)| *version <= last)
         .map(|(version, description, sqlite, postgres)| {
             let sql = match backend {
                 Backend::Sqlite => *sqlite,
@@ -75,4 +87,83 @@ pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {
         .collect();
     Migrator::with_migrations(migrations).run(pool).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row;
+
+    /// An empty database on each backend the tests have (PostgreSQL with
+    /// `HANGAR_TEST_DATABASE_URL`, a database of its own that the test drops).
+    async fn empty_databases(dir: &std::path::Path) -> Vec<(Backend, String)> {
+        let mut out = vec![(
+            Backend::Sqlite,
+            format!("sqlite://{}?mode=rwc", dir.join("m.db").display()),
+        )];
+        if let Ok(admin) = std::env::var("HANGAR_TEST_DATABASE_URL") {
+            let name = format!("hangar_migrations_{}", uuid::Uuid::new_v4().simple());
+            let pool = AnyPool::connect(&admin).await.unwrap();
+            let create = format!("CREATE DATABASE {name}");
+            sqlx::query(sqlx::AssertSqlSafe(create))
+                .execute(&pool)
+                .await
+                .unwrap();
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            out.push((Backend::Postgres, format!("{base}/{name}")));
+        }
+        out
+    }
+
+    /// Before migration 9 a point logged twice was stored twice; the upgrade keeps one copy
+    /// (MLflow's primary key is the whole point) and every distinct point.
+    #[tokio::test]
+    async fn the_upgrade_keeps_each_metric_point_once() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        for (backend, url) in empty_databases(dir.path()).await {
+            let pool = AnyPool::connect(&url).await.unwrap();
+            run_through(backend, &pool, 8).await.unwrap();
+            for statement in [
+                "INSERT INTO projects (id, namespace, path, name, visibility, registry_access, created_at, updated_at) VALUES (1, 'n', 'p', 'p', 'private', 'enabled', 0, 0)",
+                "INSERT INTO experiments (id, project_id, iid, name, artifact_location, creation_time, last_update_time) VALUES (1, 1, 1, 'e', 'a', 0, 0)",
+                "INSERT INTO runs (id, project_id, experiment_id, iid, run_uuid, name, status, start_time, artifact_uri) VALUES (1, 1, 1, 1, 'r', 'r', 'RUNNING', 0, 'a')",
+                "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES (1, 'm', 0.5, 0, 10, 1), (1, 'm', 0.5, 0, 10, 1), (1, 'm', 0.5, 0, 10, 2), (1, 'm', 0, 1, 10, 1), (1, 'm', 0, 1, 10, 1), (1, 'n', 0.5, 0, 10, 1)",
+            ] {
+                sqlx::query(statement).execute(&pool).await.unwrap();
+            }
+            run(backend, &pool).await.unwrap();
+            let points: Vec<(String, f64, i64, i64)> = sqlx::query(
+                "SELECT key, value, is_nan, step FROM metrics WHERE run_id = 1 ORDER BY key, timestamp, step, value, is_nan",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get("key"), r.get("value"), r.get("is_nan"), r.get("step")))
+            .collect();
+            let expected = [
+                ("m", 0.0, 1, 1),
+                ("m", 0.5, 0, 1),
+                ("m", 0.5, 0, 2),
+                ("n", 0.5, 0, 1),
+            ];
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|(k, v, n, s)| (k.to_string(), *v, *n, *s))
+                .collect();
+            assert_eq!(points, expected, "{backend:?}");
+            pool.close().await;
+            if backend == Backend::Postgres {
+                let admin = std::env::var("HANGAR_TEST_DATABASE_URL").unwrap();
+                let name = url.rsplit_once('/').unwrap().1;
+                let pool = AnyPool::connect(&admin).await.unwrap();
+                let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(drop))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
 }

@@ -114,6 +114,8 @@ async fn insert_metrics(
         for (i, m) in chunk.iter().enumerate() {
             row(&mut sql, i, m);
         }
+        // A point logged again is kept once, as MLflow does.
+        sql.push(" ON CONFLICT DO NOTHING");
         conn.execute(&sql).await?;
     }
     // One candidate per key: a statement may not upsert the same row twice.
