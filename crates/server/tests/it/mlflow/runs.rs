@@ -142,15 +142,18 @@ async fn a_batch_in_any_spelling_stores_the_same_run() {
         let generic = create_run(&app, p, &t, json!({"experiment_id": "0", "run_name": "r"})).await;
         let client_shape = json!({"run_id": typed, "metrics": [
             {"key": "loss", "value": 0.25, "timestamp": 10, "step": 3},
+            {"key": "loss", "value": 0.25, "timestamp": 10, "step": 3},
             {"key": "loss", "value": 0.5, "timestamp": 11},
             {"key": "acc", "value": 1, "timestamp": 12, "step": 4}],
             "params": [{"key": "lr", "value": "0.1"}, {"key": "empty"}], "tags": [{"key": "t", "value": "v"}]});
         let other_shape = json!({"runId": generic, "metrics": [
             {"key": "loss", "value": "0.25", "timestamp": "10", "step": "3"},
+            {"key": "loss", "value": 0.25, "timestamp": 10, "step": 3},
             {"key": "loss", "value": 0.5, "timestamp": 11.0, "step": null},
             {"key": "acc", "value": 1.0, "timestamp": 12, "step": 4}],
             "params": [{"key": "lr", "value": "0.1"}, {"key": "empty", "value": null}], "tags": [{"key": "t", "value": "v"}]});
-        // The client's batch again: a point logged twice is kept once, as in MLflow.
+        // A point logged twice, in one batch or in the same batch again, is kept once, as in
+        // MLflow.
         for body in [client_shape.clone(), other_shape, client_shape] {
             let (status, body) = app.post(&mlflow(p, "runs/log-batch"), Some(&t), body).await;
             assert_eq!((status, body), (StatusCode::OK, json!({})));
