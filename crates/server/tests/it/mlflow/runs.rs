@@ -174,6 +174,27 @@ async fn a_batch_in_any_spelling_stores_the_same_run() {
     .await;
 }
 
+/// A big batch is written another way than a small one on PostgreSQL (a plain insert first):
+/// points logged again, alone or among new ones, are still kept once.
+#[tokio::test]
+async fn a_big_batch_logged_again_keeps_each_point_once() {
+    on_each_backend(|app| async move {
+        let (p, t) = setup(&app).await;
+        let id = create_run(&app, p, &t, json!({"experiment_id": "0"})).await;
+        let points = |steps: std::ops::Range<i64>| -> Vec<Value> {
+            steps.map(|s| json!({"key": "loss", "value": s as f64 / 2.0, "timestamp": 1000 + s, "step": s})).collect()
+        };
+        for steps in [0..150, 0..150, 100..250] {
+            let (status, body) = app.post(&mlflow(p, "runs/log-batch"), Some(&t), json!({"run_id": id, "metrics": points(steps)})).await;
+            assert_eq!((status, body), (StatusCode::OK, json!({})));
+        }
+        let (status, history) = app.get(&mlflow(p, &format!("metrics/get-history?run_id={id}&metric_key=loss")), Some(&t)).await;
+        assert_eq!(status, StatusCode::OK, "{history}");
+        assert_eq!(history["metrics"], json!(points(0..250)));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn metric_history_pages_in_order() {
     on_each_backend(|app| async move {
