@@ -103,16 +103,20 @@ mod tests {
         )];
         if let Ok(admin) = std::env::var("HANGAR_TEST_DATABASE_URL") {
             let name = format!("hangar_migrations_{}", uuid::Uuid::new_v4().simple());
-            let pool = AnyPool::connect(&admin).await.unwrap();
-            let create = format!("CREATE DATABASE {name}");
-            sqlx::query(sqlx::AssertSqlSafe(create))
-                .execute(&pool)
-                .await
-                .unwrap();
+            on_postgres_server(&format!("CREATE DATABASE {name}")).await;
             let (base, _) = admin.rsplit_once('/').unwrap();
             out.push((Backend::Postgres, format!("{base}/{name}")));
         }
         out
+    }
+
+    /// Runs `statement` on the database `HANGAR_TEST_DATABASE_URL` names.
+    async fn on_postgres_server(statement: &str) {
+        let admin = std::env::var("HANGAR_TEST_DATABASE_URL").unwrap();
+        let pool = AnyPool::connect(&admin).await.unwrap();
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        sqlx::query(statement).execute(&pool).await.unwrap();
+        pool.close().await;
     }
 
     /// Before migration 9 a point logged twice was stored twice; the upgrade keeps one copy
@@ -155,14 +159,8 @@ mod tests {
             assert_eq!(points, expected, "{backend:?}");
             pool.close().await;
             if backend == Backend::Postgres {
-                let admin = std::env::var("HANGAR_TEST_DATABASE_URL").unwrap();
                 let name = url.rsplit_once('/').unwrap().1;
-                let pool = AnyPool::connect(&admin).await.unwrap();
-                let drop = format!("DROP DATABASE {name} WITH (FORCE)");
-                sqlx::query(sqlx::AssertSqlSafe(drop))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
+                on_postgres_server(&format!("DROP DATABASE {name} WITH (FORCE)")).await;
             }
         }
     }
