@@ -8,16 +8,16 @@
 //! legacy JSON string) is `None`, and the caller reads it with `Params`, which accepts every
 //! spelling and words every error; so both readings accept the same bodies.
 
-use hangar_store::model::Metric;
+use hangar_store::model::{Batch, Metric};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypedBatch {
     #[serde(default)]
-    pub run_id: Option<String>,
+    run_id: Option<String>,
     #[serde(default)]
-    pub run_uuid: Option<String>,
+    run_uuid: Option<String>,
     #[serde(default)]
     metrics: Vec<TypedMetric>,
     #[serde(default)]
@@ -44,13 +44,6 @@ struct KeyValue {
     value: Option<String>,
 }
 
-/// A batch's entries, typed (not yet checked against MLflow's limits and key rules).
-pub struct BatchEntries {
-    pub metrics: Vec<Metric>,
-    pub params: Vec<(String, String)>,
-    pub tags: Vec<(String, String)>,
-}
-
 impl TypedBatch {
     /// The body, if it has exactly the client's shape.
     pub fn parse(body: &[u8]) -> Option<TypedBatch> {
@@ -66,13 +59,15 @@ impl TypedBatch {
         clean.then_some(batch)
     }
 
-    pub fn into_entries(self) -> BatchEntries {
+    /// `run_id`, `run_uuid` and the entries (not yet checked against MLflow's limits and
+    /// key rules).
+    pub fn into_parts(self) -> (Option<String>, Option<String>, Batch) {
         let pairs = |kvs: Vec<KeyValue>| {
             kvs.into_iter()
                 .map(|kv| (kv.key, kv.value.unwrap_or_default()))
                 .collect()
         };
-        BatchEntries {
+        let batch = Batch {
             metrics: self
                 .metrics
                 .into_iter()
@@ -85,7 +80,8 @@ impl TypedBatch {
                 .collect(),
             params: pairs(self.params),
             tags: pairs(self.tags),
-        }
+        };
+        (self.run_id, self.run_uuid, batch)
     }
 }
 
@@ -107,9 +103,10 @@ mod tests {
         let body = br#"{"run_id":"r1","metrics":[{"key":"m","value":0.5,"timestamp":7,"step":3},
             {"key":"n","value":1,"timestamp":8}],"params":[{"key":"p","value":"v"}],
             "tags":[{"key":"t"}]}"#;
-        let batch = TypedBatch::parse(body).expect("the client's shape");
-        assert_eq!(batch.run_id.as_deref(), Some("r1"));
-        let entries = batch.into_entries();
+        let (run_id, run_uuid, entries) = TypedBatch::parse(body)
+            .expect("the client's shape")
+            .into_parts();
+        assert_eq!((run_id.as_deref(), run_uuid), (Some("r1"), None));
         assert_eq!(
             entries.metrics,
             vec![

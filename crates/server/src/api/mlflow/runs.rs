@@ -4,7 +4,7 @@
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
-use super::log_batch_body::{BatchEntries, TypedBatch};
+use super::log_batch_body::TypedBatch;
 use super::request::{JsonBody, Page, Params, Wire, WireList, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
@@ -444,8 +444,8 @@ pub async fn log_batch(ctx: Ctx, body: JsonBody) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
     let (run_id, batch) = match TypedBatch::parse(&body.0) {
         Some(typed) => {
-            let run_id = run_id_of(typed.run_id.clone(), typed.run_uuid.clone());
-            (run_id, typed.into_entries())
+            let (run_id, run_uuid, batch) = typed.into_parts();
+            (run_id_of(run_id, run_uuid), batch)
         }
         None => {
             let mut params = Params::from_json(&body.0)?;
@@ -456,26 +456,11 @@ pub async fn log_batch(ctx: Ctx, body: JsonBody) -> MlflowResult<Json<Value>> {
     check_batch(&batch)?;
     let run = run_info(&ctx, &run_id?).await?;
     require_active(&run)?;
-    let BatchEntries {
-        metrics,
-        params,
-        tags,
-    } = batch;
-    write_batch(
-        &ctx,
-        &run,
-        Batch {
-            metrics,
-            params,
-            tags,
-        },
-        false,
-    )
-    .await
+    write_batch(&ctx, &run, batch, false).await
 }
 
 /// A log-batch's entries from its parameters, with MLflow's messages for wrong types.
-fn read_batch(params: &mut Params) -> MlflowResult<BatchEntries> {
+fn read_batch(params: &mut Params) -> MlflowResult<Batch> {
     let metrics = params.take_messages("metrics")?;
     let param_messages = params.take_messages("params")?;
     let tag_messages = params.take_messages("tags")?;
@@ -487,7 +472,7 @@ fn read_batch(params: &mut Params) -> MlflowResult<BatchEntries> {
             p.string("value")?.unwrap_or_default(),
         ))
     };
-    Ok(BatchEntries {
+    Ok(Batch {
         metrics: metrics
             .iter()
             .map(read_metric_fields)
@@ -531,7 +516,7 @@ fn check_batch_limits(metrics: usize, params: usize, tags: usize) -> MlflowResul
 }
 
 /// MLflow's rules for a batch's entries: limits, names, timestamps, one value per param.
-fn check_batch(batch: &BatchEntries) -> MlflowResult<()> {
+fn check_batch(batch: &Batch) -> MlflowResult<()> {
     check_batch_limits(batch.metrics.len(), batch.params.len(), batch.tags.len())?;
     for metric in &batch.metrics {
         check_metric(metric)?;
