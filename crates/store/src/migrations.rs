@@ -60,6 +60,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_metric_points.sql"),
         include_str!("../migrations/postgres/0009_metric_points.sql"),
     ),
+    (
+        10,
+        "version_links",
+        include_str!("../migrations/sqlite/0010_version_links.sql"),
+        include_str!("../migrations/postgres/0010_version_links.sql"),
+    ),
 ];
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {
@@ -85,8 +91,46 @@ async fn run_through(backend: Backend, pool: &AnyPool, last: i64) -> Result<(), 
             )
         })
         .collect();
-    Migrator::with_migrations(migrations).run(pool).await?;
+    let migrator = Migrator::with_migrations(migrations);
+    if backend == Backend::Postgres {
+        migrator.run(pool).await?;
+        return Ok(());
+    }
+    // SQLite rebuilds a table to change a constraint, and dropping the old table would run
+    // its children's ON DELETE actions: migrations run with foreign keys off (the pragma is a
+    // no-op inside a transaction, so it is set around them), then, if any was applied, the
+    // whole database is checked; the connection is closed rather than returned to the pool
+    // with the pragma.
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut conn)
+        .await?;
+    let before = applied_version(&mut conn).await;
+    let migrated = migrator.run(&mut conn).await;
+    let violations = if applied_version(&mut conn).await != before {
+        sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut conn)
+            .await?
+            .len()
+    } else {
+        0
+    };
+    sqlx::Connection::close(conn).await?;
+    migrated?;
+    if violations > 0 {
+        return Err(StoreError::Config(format!(
+            "the migrated database has {violations} rows whose foreign keys point nowhere"
+        )));
+    }
     Ok(())
+}
+
+/// The newest migration applied (0 on a database that has none).
+async fn applied_version(conn: &mut sqlx::AnyConnection) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+        .fetch_one(conn)
+        .await
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

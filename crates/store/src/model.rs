@@ -383,8 +383,11 @@ pub struct ModelVersion {
     pub user_id: String,
     pub source: String,
     pub storage_location: String,
-    /// The candidate's MLflow `run_id`.
+    /// The linked run's MLflow `run_id` (a run of the version's project).
     pub run_uuid: Option<String>,
+    /// A `run_id` the client gave that is no run of this project: shown, never resolved
+    /// (`""` when none).
+    pub external_run_id: String,
     pub run_link: String,
     pub model_uuid: String,
     pub stage: hangar_core::registry::Stage,
@@ -404,15 +407,34 @@ pub enum VersionStorage {
     Fixed(String),
 }
 
+/// Which semantic version a new version gets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SemverChoice {
+    /// The patch after the highest the model ever had.
+    Next,
+    /// Exactly this one (already validated); refused when the model has or had it.
+    Exact(String),
+    /// This one when the model never had it, else the next: a copy carries its source's
+    /// `gitlab.version` tag, which says nothing about the destination's versions.
+    Preferred(String),
+}
+
+impl From<Option<String>> for SemverChoice {
+    /// A semver someone typed is exact; none is the next.
+    fn from(given: Option<String>) -> Self {
+        given.map_or(SemverChoice::Next, SemverChoice::Exact)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewModelVersion {
-    /// An explicit semver (already validated); otherwise the next patch.
-    pub semver: Option<String>,
+    pub semver: SemverChoice,
     pub description: String,
     pub user_id: String,
     pub source: String,
-    /// A run of the project to promote; without one a fresh candidate is created in the
-    /// model's default experiment.
+    /// The run the version comes from: linked when it is a run of the project, else kept as
+    /// an external reference. Without one a fresh candidate is created in the model's
+    /// default experiment.
     pub run_uuid: Option<String>,
     pub run_link: String,
     pub model_uuid: String,

@@ -230,9 +230,10 @@ pub trait RegisteredModelRepo {
         project_id: i64,
         id: i64,
     ) -> Result<Option<RegisteredModel>>;
-    /// Deletes the model with its versions, aliases, tags and default experiment.
-    /// Deletes the model with its versions, packages, default experiment and their files;
-    /// returns the blobs to remove.
+    /// Deletes the model with its versions, packages, tags, default experiment and the files
+    /// only they held (a run of another experiment keeps its files, a file another package
+    /// serves stays); returns the blobs to remove. Refused while a run of the default
+    /// experiment backs another model's version.
     async fn delete_registered_model(&self, project_id: i64, name: &str) -> Result<Vec<String>>;
     async fn set_registered_model_tag(
         &self,
@@ -253,7 +254,9 @@ pub trait RegisteredModelRepo {
 #[async_trait]
 pub trait ModelVersionRepo {
     /// Creates a version with the model's next number and the given or next semver, linked
-    /// to the given run or to a fresh candidate in the model's experiment.
+    /// to the given run (a run may back any number of versions), or to a fresh candidate in
+    /// the model's experiment; a run id of no run of the project is kept as an external
+    /// reference.
     async fn create_model_version(
         &self,
         project_id: i64,
@@ -274,6 +277,8 @@ pub trait ModelVersionRepo {
         semver_prefix: Option<&str>,
         paging: Paging,
     ) -> Result<Page<ModelVersion>>;
+    /// The live versions, of any model, that the project's run `run_uuid` backs, oldest first.
+    async fn versions_of_run(&self, project_id: i64, run_uuid: &str) -> Result<Vec<ModelVersion>>;
     /// The MLflow run ids of a model's live versions (to tell its candidates apart).
     async fn version_run_ids(&self, model_id: i64) -> Result<Vec<String>>;
     /// The live version with this global id, if it belongs to the model.
@@ -424,7 +429,8 @@ pub trait PackageRepo {
         version: &str,
     ) -> Result<Option<Package>>;
     async fn package_of_version(&self, model_version_id: i64) -> Result<Option<Package>>;
-    /// The package of the run `iid` (GitLab's `candidate:<iid>`): its model version's, else
+    /// The package of the run `iid` (GitLab's `candidate:<iid>`): that of the first version
+    /// whose files are the run's whole folder, else
     /// its own `ml_model` package `<experiment package name>/candidate_<iid>`, created when
     /// `create` (on upload; a read finds the run's folder all the same, with `id` 0).
     /// None when the project has no such run.

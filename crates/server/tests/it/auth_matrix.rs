@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_store::model::{
     LifecycleStage, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
-    NewToken, PackageFilter, Paging, TokenFilter, VersionStorage, ViewType,
+    NewToken, PackageFilter, Paging, SemverChoice, TokenFilter, VersionStorage, ViewType,
 };
 use hangar_store::{
     ExperimentRepo, FileRepo, LoggedModelRepo, MemberRepo, ModelVersionRepo, PackageRepo,
@@ -199,7 +199,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
                     project.id,
                     &model.name,
                     NewModelVersion {
-                        semver: None,
+                        semver: SemverChoice::Next,
                         description: String::new(),
                         user_id: "owner".into(),
                         source: String::new(),

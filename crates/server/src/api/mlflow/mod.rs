@@ -11,6 +11,7 @@ pub mod model_versions;
 pub mod registered_models;
 pub mod request;
 pub mod runs;
+mod version_sources;
 
 use crate::AppState;
 use crate::auth::{self, Caller, ProjectGrant};

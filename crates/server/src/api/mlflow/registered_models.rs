@@ -63,8 +63,20 @@ pub async fn load_model(ctx: &Ctx, name: &str) -> MlflowResult<RegisteredModel> 
 }
 
 /// A tag of a model or version: MLflow's key rules, GitLab's value limit.
+/// The prompt registry's own tags hold templates, and take MLflow's longer limit.
 pub fn validate_registry_tag(key: &str, value: &str) -> MlflowResult<()> {
     names::validate_entity_key("key", "key", key).map_err(MlflowError::invalid)?;
+    if registry::is_prompt_tag_key(key) {
+        let max = registry::MAX_PROMPT_TAG_VALUE_LEN;
+        if value.chars().count() <= max {
+            return Ok(());
+        }
+        return Err(MlflowError::invalid(if key == registry::PROMPT_TEXT_TAG {
+            format!("Prompt text exceeds max length of {max} characters.")
+        } else {
+            format!("'value' exceeds the maximum length of {max} characters")
+        }));
+    }
     if value.chars().count() > registry::MAX_TAG_VALUE_LEN {
         return Err(MlflowError::invalid(format!(
             "'value' exceeds the maximum length of {} characters",
