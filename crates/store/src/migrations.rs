@@ -235,10 +235,16 @@ mod tests {
                 ("model_version_tags WHERE version_id = 7", 1),
                 ("registered_model_aliases WHERE version_id = 7", 1),
                 ("packages WHERE model_version_id = 7", 1),
-                ("model_versions WHERE id = 7 AND run_id = 1 AND external_run_id = ''", 1),
+                (
+                    "model_versions WHERE id = 7 AND run_id = 1 AND external_run_id = ''",
+                    1,
+                ),
             ] {
                 let statement = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
-                let n: i64 = sqlx::query_scalar(statement).fetch_one(&pool).await.unwrap();
+                let n: i64 = sqlx::query_scalar(statement)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
                 assert_eq!(n, expected, "{backend:?}: {table}");
             }
             // The run backs a second version now; a version still cannot repeat a semver.

@@ -311,6 +311,8 @@ pub struct Run {
     pub inputs: Vec<DatasetInput>,
     /// Logged models the run produced (`runs/outputs`): `(model_id, step)`.
     pub outputs: Vec<(String, i64)>,
+    /// Logged models the run used (`log_inputs(models=…)`): their `model_id`s.
+    pub model_inputs: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -336,6 +338,44 @@ pub struct Batch {
     pub metrics: Vec<Metric>,
     pub params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
+    /// Points of `metrics` logged with a `model_id` (MLflow 3): also the logged model's.
+    pub model_metrics: Vec<ModelMetric>,
+}
+
+/// A metric point of a logged model: logged by a run with `model_id`, on a dataset or none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelMetric {
+    /// The logged model's row id (one of the run's project).
+    pub model_row_id: i64,
+    pub metric: Metric,
+    /// `""` when the point names no dataset.
+    pub dataset_name: String,
+    pub dataset_digest: String,
+}
+
+/// A logged model's metric point as read back, with the run that logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelMetric {
+    pub metric: Metric,
+    pub run_uuid: String,
+    pub dataset_name: String,
+    pub dataset_digest: String,
+}
+
+/// A dataset named by a logged-model search (`datasets`, or an `order_by`'s dataset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetRef {
+    pub name: String,
+    /// Any digest when `None`.
+    pub digest: Option<String>,
+}
+
+/// A logged-model search's order: an attribute, or a metric's latest value, optionally on
+/// one dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelOrder {
+    pub order: hangar_core::filter::OrderBy,
+    pub dataset: Option<DatasetRef>,
 }
 
 /// A token with its user and, when the project exists, the project and the user's role.
@@ -505,6 +545,8 @@ pub struct LoggedModel {
     pub deleted: bool,
     pub tags: Vec<(String, String)>,
     pub params: Vec<(String, String)>,
+    /// Every point logged for the model, by key, time and step.
+    pub metrics: Vec<LoggedModelMetric>,
 }
 
 #[derive(Debug, Clone)]

@@ -155,8 +155,14 @@ pub trait RunRepo {
     async fn log_batch(&self, run: &RunInfo, batch: Batch) -> Result<()>;
     /// Deletes a tag; [`StoreError::NotFound`] when the run has no such tag.
     async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<()>;
-    /// Records dataset inputs (deduplicated per experiment by name and digest).
-    async fn log_inputs(&self, run: &RunInfo, inputs: Vec<DatasetInput>) -> Result<()>;
+    /// Records dataset inputs (deduplicated per experiment by name and digest) and the
+    /// logged models (row ids) the run used, in one transaction.
+    async fn log_inputs(
+        &self,
+        run: &RunInfo,
+        inputs: Vec<DatasetInput>,
+        models: &[i64],
+    ) -> Result<()>;
     /// A page of one metric's history, ordered by (timestamp, step, value).
     async fn metric_history(&self, run: &RunInfo, key: &str, paging: Paging)
     -> Result<Vec<Metric>>;
@@ -374,13 +380,16 @@ pub trait LoggedModelRepo {
         model: &LoggedModel,
         params: &[(String, String)],
     ) -> Result<()>;
-    /// One page of the live models of the given experiments.
+    /// One page of the live models of the given experiments. Metric clauses match any point
+    /// of the metric, on one of `datasets` when some are given; `datasets` alone keeps the
+    /// models with a point on one of them.
     async fn search_logged_models(
         &self,
         project_id: i64,
         experiment_iids: &[i64],
         filter: &[Clause],
-        order_by: &[OrderBy],
+        datasets: &[DatasetRef],
+        order_by: &[LoggedModelOrder],
         paging: Paging,
     ) -> Result<Vec<LoggedModel>>;
     /// Records that the run produced these models (`(model, step)`), as `runs/outputs` does.

@@ -31,7 +31,7 @@ pub(crate) fn run_info_from_row(row: &dyn Cols) -> Result<RunInfo, sqlx::Error> 
     })
 }
 
-fn metric_from_row(row: &dyn Cols) -> Result<Metric, sqlx::Error> {
+pub(crate) fn metric_from_row(row: &dyn Cols) -> Result<Metric, sqlx::Error> {
     point_from_row(row, row.string("key")?)
 }
 
@@ -178,6 +178,46 @@ async fn insert_metrics(
     Ok(())
 }
 
+/// The points logged with a `model_id`, for their logged models; a point logged again is
+/// kept once (MLflow keys them by model, name, time, step and run).
+async fn insert_model_metrics(
+    conn: &mut dyn WriteConn,
+    run_id: i64,
+    points: &[ModelMetric],
+) -> Result<(), StoreError> {
+    for chunk in points.chunks(METRIC_ROWS_PER_STATEMENT / 2) {
+        let mut sql = conn.sql(
+            "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, \
+             run_id, dataset_name, dataset_digest) VALUES ",
+        );
+        for (i, p) in chunk.iter().enumerate() {
+            let (value, is_nan) = stored_value(p.metric.value);
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .bind_i64(p.model_row_id)
+                .push(", ")
+                .bind_str(&p.metric.key)
+                .push(", ")
+                .bind(crate::sql::Arg::F64(value))
+                .push(", ")
+                .bind_i64(is_nan)
+                .push(", ")
+                .bind_i64(p.metric.timestamp)
+                .push(", ")
+                .bind_i64(p.metric.step)
+                .push(", ")
+                .bind_i64(run_id)
+                .push(", ")
+                .bind_str(&p.dataset_name)
+                .push(", ")
+                .bind_str(&p.dataset_digest)
+                .push(")");
+        }
+        sql.push(" ON CONFLICT DO NOTHING");
+        conn.execute(&sql).await?;
+    }
+    Ok(())
+}
+
 /// One `log-batch`: checks params against those logged, then writes everything.
 async fn write_batch(
     conn: &mut dyn WriteConn,
@@ -226,6 +266,7 @@ async fn write_batch(
         }
     }
     insert_metrics(&mut *conn, run_id, &batch.metrics).await?;
+    insert_model_metrics(&mut *conn, run_id, &batch.model_metrics).await?;
     upsert_tags(&mut *conn, run_id, &batch.tags).await?;
     if let Some((_, name)) = batch.tags.iter().rev().find(|(k, _)| k == "mlflow.runName") {
         let rename = Sql::new("UPDATE runs SET name = $1 WHERE id = $2")
@@ -311,6 +352,7 @@ pub(crate) async fn insert_run_into(
         tags,
         inputs: Vec::new(),
         outputs: Vec::new(),
+        model_inputs: Vec::new(),
     })
 }
 
@@ -330,7 +372,8 @@ impl SqlStore {
             }
             sql.push(")");
         };
-        // kind: 0 a latest metric, 1 a param, 2 a tag, 3 "has dataset inputs", 4 a model output.
+        // kind: 0 a latest metric, 1 a param, 2 a tag, 3 "has dataset inputs", 4 a model output,
+        // 5 a model input.
         let mut sql = Sql::for_backend(
             self.backend,
             "SELECT run_id, CAST(0 AS BIGINT) AS kind, key, CAST(NULL AS TEXT) AS text_value,
@@ -356,11 +399,18 @@ impl SqlStore {
              FROM run_outputs o JOIN logged_models lm ON lm.id = o.model_id WHERE o.run_id IN (",
         );
         ids(&mut sql);
+        sql.push(
+            " UNION ALL SELECT mi.run_id, CAST(5 AS BIGINT), lm.model_uuid, CAST(NULL AS TEXT),
+                CAST(0 AS DOUBLE PRECISION), 0, 0, 0
+             FROM run_model_inputs mi JOIN logged_models lm ON lm.id = mi.model_id WHERE mi.run_id IN (",
+        );
+        ids(&mut sql);
         sql.push(" ORDER BY kind, key");
         let mut metrics: HashMap<i64, Vec<Metric>> = HashMap::new();
         let mut params: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         let mut tags: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         let mut outputs: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+        let mut model_inputs: HashMap<i64, Vec<String>> = HashMap::new();
         let mut with_inputs = false;
         // One row per item, tagged with its kind; sorted out once all have arrived.
         enum Item {
@@ -369,6 +419,7 @@ impl SqlStore {
             Tag(String, String),
             HasInputs,
             Output(String, i64),
+            ModelInput(String),
         }
         let rows = self
             .read_all(&sql, infos.len() > 1, |row| {
@@ -377,7 +428,8 @@ impl SqlStore {
                     1 => Item::Param(row.string("key")?, row.string("text_value")?),
                     2 => Item::Tag(row.string("key")?, row.string("text_value")?),
                     3 => Item::HasInputs,
-                    _ => Item::Output(row.string("key")?, row.i64("step")?),
+                    4 => Item::Output(row.string("key")?, row.i64("step")?),
+                    _ => Item::ModelInput(row.string("key")?),
                 };
                 Ok((row.i64("run_id")?, item))
             })
@@ -389,6 +441,7 @@ impl SqlStore {
                 Item::Tag(k, v) => tags.entry(run_id).or_default().push((k, v)),
                 Item::HasInputs => with_inputs = true,
                 Item::Output(k, step) => outputs.entry(run_id).or_default().push((k, step)),
+                Item::ModelInput(k) => model_inputs.entry(run_id).or_default().push(k),
             }
         }
         let mut inputs: HashMap<i64, Vec<DatasetInput>> = HashMap::new();
@@ -403,6 +456,7 @@ impl SqlStore {
                 tags: tags.remove(&info.row_id).unwrap_or_default(),
                 inputs: inputs.remove(&info.row_id).unwrap_or_default(),
                 outputs: outputs.remove(&info.row_id).unwrap_or_default(),
+                model_inputs: model_inputs.remove(&info.row_id).unwrap_or_default(),
                 info,
             })
             .collect())
@@ -546,8 +600,22 @@ impl RunRepo for SqlStore {
         Ok(())
     }
 
-    async fn log_inputs(&self, run: &RunInfo, inputs: Vec<DatasetInput>) -> Result<(), StoreError> {
+    async fn log_inputs(
+        &self,
+        run: &RunInfo,
+        inputs: Vec<DatasetInput>,
+        models: &[i64],
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
+        for model in models {
+            sqlx::query(
+                "INSERT INTO run_model_inputs (run_id, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(run.row_id)
+            .bind(*model)
+            .execute(&mut *tx)
+            .await?;
+        }
         let experiment_id: i64 = sqlx::query_scalar("SELECT experiment_id FROM runs WHERE id = $1")
             .bind(run.row_id)
             .fetch_one(&mut *tx)

@@ -115,7 +115,7 @@ async fn sign_in_browse_models_and_sign_out() {
             Batch {
                 metrics,
                 params: vec![("alpha".into(), "0.5".into())],
-                tags: vec![],
+                ..Batch::default()
             },
         )
         .await

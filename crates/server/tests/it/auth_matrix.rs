@@ -434,7 +434,7 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         .unwrap();
     let logged = app
         .store
-        .search_logged_models(project, &[0, 1, 2, 3], &[], &[], all)
+        .search_logged_models(project, &[0, 1, 2, 3], &[], &[], &[], all)
         .await
         .unwrap();
     let files = app.store.files_under(project, "").await.unwrap();

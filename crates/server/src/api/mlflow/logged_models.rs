@@ -12,7 +12,10 @@ use axum::extract::RawPathParams;
 use hangar_core::filter::{OrderBy, SearchKind, parse_filter, validate_logged_model_order_field};
 use hangar_core::names;
 use hangar_store::StoreError;
-use hangar_store::model::{LoggedModel, LoggedModelStatus, NewLoggedModel, Paging};
+use hangar_store::model::{
+    DatasetRef, LoggedModel, LoggedModelMetric, LoggedModelOrder, LoggedModelStatus,
+    NewLoggedModel, Paging,
+};
 use serde_json::{Value, json};
 
 /// The largest page `logged-models/search` serves.
@@ -47,8 +50,30 @@ pub fn logged_model_json(m: &LoggedModel) -> Value {
             "source_run_id": m.source_run_id,
             "tags": pairs(&m.tags),
         },
-        "data": {"params": pairs(&m.params), "metrics": []},
+        "data": {
+            "params": pairs(&m.params),
+            "metrics": m.metrics.iter().map(|p| model_metric_json(m, p)).collect::<Vec<_>>(),
+        },
     })
+}
+
+/// A logged model's metric point as MLflow writes it: with the model, run and dataset.
+fn model_metric_json(model: &LoggedModel, point: &LoggedModelMetric) -> Value {
+    let mut v = json!({
+        "key": point.metric.key,
+        "value": super::runs::double_json(point.metric.value),
+        "timestamp": point.metric.timestamp,
+        "step": point.metric.step,
+        "model_id": model.model_uuid,
+        "run_id": point.run_uuid,
+    });
+    if !point.dataset_name.is_empty() {
+        v["dataset_name"] = point.dataset_name.clone().into();
+    }
+    if !point.dataset_digest.is_empty() {
+        v["dataset_digest"] = point.dataset_digest.clone().into();
+    }
+    v
 }
 
 fn not_found(id: &str) -> MlflowError {
@@ -243,23 +268,51 @@ pub async fn log_logged_model_params(
     }
 }
 
-fn search_order(params: &mut Params) -> MlflowResult<Vec<OrderBy>> {
+/// An order's dataset: `dataset_name`, and `dataset_digest` only with a name.
+fn order_dataset(p: &Params) -> MlflowResult<Option<DatasetRef>> {
+    let name = p.string("dataset_name")?.filter(|n| !n.is_empty());
+    let digest = p.string("dataset_digest")?.filter(|d| !d.is_empty());
+    match (name, digest) {
+        (Some(name), digest) => Ok(Some(DatasetRef { name, digest })),
+        (None, Some(_)) => Err(MlflowError::invalid(
+            "`dataset_digest` can only be specified if `dataset_name` is also specified.",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn search_order(params: &mut Params) -> MlflowResult<Vec<LoggedModelOrder>> {
     params
         .take_messages("order_by")?
         .iter()
         .map(|o| {
             let field = o.required_string("field_name")?;
-            if o.string("dataset_digest")?.is_some() && o.string("dataset_name")?.is_none() {
-                return Err(MlflowError::invalid(
-                    "`dataset_digest` can only be specified if `dataset_name` is also specified.",
-                ));
-            }
+            let dataset = order_dataset(o)?;
             let key =
                 validate_logged_model_order_field(&field).map_err(|e| MlflowError::invalid(e.0))?;
-            Ok(OrderBy {
-                key,
-                ascending: o.bool("ascending")?.unwrap_or(true),
+            Ok(LoggedModelOrder {
+                order: OrderBy {
+                    key,
+                    ascending: o.bool("ascending")?.unwrap_or(true),
+                },
+                dataset,
             })
+        })
+        .collect()
+}
+
+/// `datasets`: the datasets whose metric points the search looks at.
+fn search_datasets(params: &mut Params) -> MlflowResult<Vec<DatasetRef>> {
+    params
+        .take_messages("datasets")?
+        .iter()
+        .map(|d| {
+            let name = d.string("dataset_name")?.filter(|n| !n.is_empty());
+            let name = name.ok_or_else(|| {
+                MlflowError::invalid("`dataset_name` in the `datasets` clause must be specified.")
+            })?;
+            let digest = d.string("dataset_digest")?.filter(|d| !d.is_empty());
+            Ok(DatasetRef { name, digest })
         })
         .collect()
 }
@@ -282,6 +335,7 @@ pub async fn search_logged_models(
         &params.string("filter")?.unwrap_or_default(),
     )
     .map_err(|e| MlflowError::invalid(e.0))?;
+    let datasets = search_datasets(&mut params)?;
     let order_by = search_order(&mut params)?;
     let offset = page_offset(&params)?;
     let models = ctx
@@ -291,6 +345,7 @@ pub async fn search_logged_models(
             ctx.project_id(),
             &experiment_iids,
             &filter,
+            &datasets,
             &order_by,
             Paging {
                 offset,

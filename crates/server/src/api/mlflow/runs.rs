@@ -111,6 +111,13 @@ pub fn run_json(run: &Run) -> Value {
             })
             .collect();
     }
+    if !run.model_inputs.is_empty() {
+        inputs["model_inputs"] = run
+            .model_inputs
+            .iter()
+            .map(|model_id| json!({"model_id": model_id}))
+            .collect();
+    }
     let mut out = json!({"info": run_info_json(&run.info), "data": data, "inputs": inputs});
     if !run.outputs.is_empty() {
         // MLflow 3 reads the models a run logged from here (`register_model("runs:/…")`).
@@ -186,11 +193,54 @@ pub(super) fn validate_param(key: &str, value: &str) -> MlflowResult<()> {
     Ok(())
 }
 
-/// Reads one metric message (`runs/log-metric` or an element of `log-batch`'s `metrics`).
-fn read_metric(p: &Params) -> MlflowResult<Metric> {
-    let metric = read_metric_fields(p)?;
-    check_metric(&metric)?;
-    Ok(metric)
+/// A metric point's logged model (`model_id`, MLflow 3) and dataset: the point is also the
+/// model's. `index` is the point's place in its batch.
+pub(super) struct ModelRef {
+    pub index: usize,
+    pub model_id: String,
+    pub dataset_name: String,
+    pub dataset_digest: String,
+}
+
+/// The `model_id`, `dataset_name` and `dataset_digest` of a metric message, if it names a model.
+fn read_model_ref(p: &Params, index: usize) -> MlflowResult<Option<ModelRef>> {
+    let Some(model_id) = p.string("model_id")?.filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(ModelRef {
+        index,
+        model_id,
+        dataset_name: p.string("dataset_name")?.unwrap_or_default(),
+        dataset_digest: p.string("dataset_digest")?.unwrap_or_default(),
+    }))
+}
+
+/// Adds to the batch the points of the logged models they name, which must be models of the
+/// caller's project (MLflow answers 404 for another).
+async fn attach_model_metrics(
+    ctx: &Ctx,
+    batch: &mut Batch,
+    refs: Vec<ModelRef>,
+) -> MlflowResult<()> {
+    let mut rows: Vec<(String, i64)> = Vec::new();
+    for r in refs {
+        let row = match rows.iter().find(|(id, _)| *id == r.model_id) {
+            Some((_, row)) => *row,
+            None => {
+                let model =
+                    super::logged_models::load_logged_model(ctx, &r.model_id, false).await?;
+                rows.push((r.model_id.clone(), model.row_id));
+                model.row_id
+            }
+        };
+        batch.model_metrics.push(ModelMetric {
+            model_row_id: row,
+            metric: batch.metrics[r.index].clone(),
+            dataset_name: r.dataset_name,
+            dataset_digest: r.dataset_digest,
+        });
+    }
+    Ok(())
 }
 
 /// A metric message's fields, with MLflow's messages for wrong types.
@@ -370,19 +420,18 @@ pub async fn restore_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> 
 
 pub async fn log_metric(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
-    let metric = read_metric(&params)?;
-    let run = load_run_info(&ctx, &params).await?;
+    let run_id = run_id_param(&params)?;
+    let metric = read_metric_fields(&params)?;
+    let model = read_model_ref(&params, 0)?;
+    check_metric(&metric)?;
+    let run = run_info(&ctx, &run_id).await?;
     require_active(&run)?;
-    write_batch(
-        &ctx,
-        &run,
-        Batch {
-            metrics: vec![metric],
-            ..Batch::default()
-        },
-        true,
-    )
-    .await
+    let mut batch = Batch {
+        metrics: vec![metric],
+        ..Batch::default()
+    };
+    attach_model_metrics(&ctx, &mut batch, model.into_iter().collect()).await?;
+    write_batch(&ctx, &run, batch, true).await
 }
 
 pub async fn log_param(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
@@ -442,25 +491,29 @@ pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn log_batch(ctx: Ctx, body: JsonBody) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
-    let (run_id, batch) = match TypedBatch::parse(&body.0) {
+    let (run_id, mut batch, models) = match TypedBatch::parse(&body.0) {
         Some(typed) => {
-            let (run_id, run_uuid, batch) = typed.into_parts();
-            (run_id_of(run_id, run_uuid), batch)
+            let (run_id, run_uuid, batch, models) = typed.into_parts();
+            (run_id_of(run_id, run_uuid), batch, models)
         }
         None => {
             let mut params = Params::from_json(&body.0)?;
-            let batch = read_batch(&mut params)?;
-            (run_id_param(&params), batch)
+            let run_id = run_id_param(&params);
+            let (batch, models) = read_batch(&mut params)?;
+            (run_id, batch, models)
         }
     };
+    let run_id = run_id?;
     check_batch(&batch)?;
-    let run = run_info(&ctx, &run_id?).await?;
+    let run = run_info(&ctx, &run_id).await?;
     require_active(&run)?;
+    attach_model_metrics(&ctx, &mut batch, models).await?;
     write_batch(&ctx, &run, batch, false).await
 }
 
-/// A log-batch's entries from its parameters, with MLflow's messages for wrong types.
-fn read_batch(params: &mut Params) -> MlflowResult<Batch> {
+/// A log-batch's entries from its parameters, with MLflow's messages for wrong types, and
+/// the logged models their points name.
+fn read_batch(params: &mut Params) -> MlflowResult<(Batch, Vec<ModelRef>)> {
     let metrics = params.take_messages("metrics")?;
     let param_messages = params.take_messages("params")?;
     let tag_messages = params.take_messages("tags")?;
@@ -472,7 +525,11 @@ fn read_batch(params: &mut Params) -> MlflowResult<Batch> {
             p.string("value")?.unwrap_or_default(),
         ))
     };
-    Ok(Batch {
+    let mut models = Vec::new();
+    for (index, m) in metrics.iter().enumerate() {
+        models.extend(read_model_ref(m, index)?);
+    }
+    let batch = Batch {
         metrics: metrics
             .iter()
             .map(read_metric_fields)
@@ -485,7 +542,9 @@ fn read_batch(params: &mut Params) -> MlflowResult<Batch> {
             .iter()
             .map(key_value)
             .collect::<MlflowResult<_>>()?,
-    })
+        model_metrics: Vec::new(),
+    };
+    Ok((batch, models))
 }
 
 fn check_batch_limits(metrics: usize, params: usize, tags: usize) -> MlflowResult<()> {
@@ -589,9 +648,19 @@ pub async fn log_inputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value
             tags,
         });
     }
+    // MLflow 3: the logged models the run used.
+    let mut models = Vec::new();
+    for model in params.take_messages("models")? {
+        let id = model.required_string("model_id")?;
+        models.push(
+            super::logged_models::load_logged_model(&ctx, &id, false)
+                .await?
+                .row_id,
+        );
+    }
     let run = load_run_info(&ctx, &params).await?;
     require_active(&run)?;
-    ctx.state.store.log_inputs(&run, inputs).await?;
+    ctx.state.store.log_inputs(&run, inputs, &models).await?;
     Ok(Json(json!({})))
 }
 

@@ -1,3 +1,4 @@
 mod experiments;
+mod logged_models;
 mod registry;
 mod runs;
