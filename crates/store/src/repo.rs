@@ -155,6 +155,16 @@ pub trait RunRepo {
     async fn log_batch(&self, run: &RunInfo, batch: Batch) -> Result<()>;
     /// Deletes a tag; [`StoreError::NotFound`] when the run has no such tag.
     async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<()>;
+    /// Appends `entry` (a JSON object) to the JSON list in the run's tag `key`, as MLflow 2's
+    /// `runs/log-model` keeps `mlflow.log-model.history`; [`StoreError::Invalid`] when the
+    /// list would grow past `max_len` characters.
+    async fn append_to_run_tag(
+        &self,
+        run: &RunInfo,
+        key: &str,
+        entry: serde_json::Value,
+        max_len: usize,
+    ) -> Result<()>;
     /// Records dataset inputs (deduplicated per experiment by name and digest) and the
     /// logged models (row ids) the run used, in one transaction.
     async fn log_inputs(

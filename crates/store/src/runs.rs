@@ -591,6 +591,50 @@ impl RunRepo for SqlStore {
         .await
     }
 
+    async fn append_to_run_tag(
+        &self,
+        run: &RunInfo,
+        key: &str,
+        entry: serde_json::Value,
+        max_len: usize,
+    ) -> Result<(), StoreError> {
+        let (run_id, key) = (run.row_id, key.to_owned());
+        self.write_returning(move |conn| {
+            Box::pin(async move {
+                if conn.backend() == crate::Backend::Postgres {
+                    // Concurrent appends take turns on the run's row.
+                    let lock = Sql::new("SELECT id FROM runs WHERE id = $1 FOR UPDATE").arg(run_id);
+                    conn.fetch_one(&lock, |row| row.i64("id")).await?;
+                }
+                let current = Sql::new("SELECT value FROM run_tags WHERE run_id = $1 AND key = $2")
+                    .arg(run_id)
+                    .arg(&key);
+                let current = conn
+                    .fetch_optional(&current, |row| row.string("value"))
+                    .await?;
+                let mut list = match current.map(|v| serde_json::from_str(&v)) {
+                    None => Vec::new(),
+                    Some(Ok(serde_json::Value::Array(list))) => list,
+                    // Never overwrite what someone else wrote there.
+                    Some(_) => {
+                        return Err(StoreError::Invalid(format!(
+                            "The run's tag '{key}' does not hold a JSON list."
+                        )));
+                    }
+                };
+                list.push(entry);
+                let value = serde_json::Value::Array(list).to_string();
+                if value.chars().count() > max_len {
+                    return Err(StoreError::Invalid(format!(
+                        "'{key}' would exceed the maximum length of {max_len} characters"
+                    )));
+                }
+                upsert_tags(conn, run_id, &[(key, value)]).await
+            })
+        })
+        .await
+    }
+
     async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<(), StoreError> {
         let mut sql = Sql::for_backend(self.backend(), "DELETE FROM run_tags WHERE run_id = ");
         sql.bind_i64(run.row_id).push(" AND key = ").bind_str(key);

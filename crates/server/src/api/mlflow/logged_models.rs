@@ -5,7 +5,7 @@
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
-use super::request::{Page, Params, Wire, max_results, page_body, page_offset};
+use super::request::{Check, Page, Params, Wire, max_results, page_body, page_offset};
 use super::runs::{load_run_info, validate_param, validate_tag};
 use axum::Json;
 use axum::extract::RawPathParams;
@@ -149,6 +149,14 @@ fn params_changed(model: &LoggedModel, changed: &[(String, String, String)]) -> 
 
 pub async fn create_logged_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("experiment_id", &[Check::Str, Check::Required]),
+        ("name", &[Check::Str]),
+        ("model_type", &[Check::Str]),
+        ("source_run_id", &[Check::Str]),
+        ("params", &[Check::Array]),
+        ("tags", &[Check::Array]),
+    ])?;
     let experiment_iid = parse_experiment_id(&params.required_string("experiment_id")?)?;
     let name = match params.string("name")?.filter(|n| !n.is_empty()) {
         Some(name) => {
@@ -230,6 +238,7 @@ pub async fn set_logged_model_tags(
     params: Params,
 ) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("tags", &[Check::Array])])?;
     let tags = key_values(&params, "tags", false)?;
     let model = load_logged_model(&ctx, &path_param(&path, "model_id")?, false).await?;
     ctx.state.store.set_logged_model_tags(&model, &tags).await?;
@@ -259,6 +268,7 @@ pub async fn log_logged_model_params(
     params: Params,
 ) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("params", &[Check::Array])])?;
     let list = key_values(&params, "params", true)?;
     let model = load_logged_model(&ctx, &path_param(&path, "model_id")?, false).await?;
     match ctx.state.store.log_logged_model_params(&model, &list).await {
@@ -321,6 +331,14 @@ pub async fn search_logged_models(
     ctx: Ctx,
     mut params: Params,
 ) -> MlflowResult<Json<Page<LoggedModel>>> {
+    params.check(&[
+        ("experiment_ids", &[Check::Array, Check::Required]),
+        ("filter", &[Check::Str]),
+        ("datasets", &[Check::Array]),
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+        ("page_token", &[Check::Str]),
+    ])?;
     let experiment_iids = params
         .strings("experiment_ids")?
         .iter()
@@ -359,6 +377,10 @@ pub async fn search_logged_models(
 /// `runs/outputs`: the models a run produced (`log_model` calls it after creating one).
 pub async fn log_outputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("models", &[Check::Required, Check::Array]),
+    ])?;
     let run = load_run_info(&ctx, &params).await?;
     let mut outputs = Vec::new();
     for output in params.take_messages("models")? {
@@ -367,5 +389,67 @@ pub async fn log_outputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Valu
         outputs.push((load_logged_model(&ctx, &id, false).await?, step));
     }
     ctx.state.store.log_run_outputs(&run, &outputs).await?;
+    Ok(Json(json!({})))
+}
+
+/// `runs/log-model` (MLflow 2's `log_model`): appends the model's description to the run's
+/// `mlflow.log-model.history` tag, with the fields MLflow keeps (`Model.get_tags_dict`).
+pub async fn log_model_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Str, Check::Required]),
+        ("model_json", &[Check::Str, Check::Required]),
+    ])?;
+    let run_id = super::runs::run_id_param(&params)?;
+    let model_json = params.required_string("model_json")?;
+    let model: serde_json::Map<String, Value> =
+        serde_json::from_str(&model_json).map_err(|_| {
+            MlflowError::invalid(format!(
+                "Malformed model info. \n {model_json} \n is not a valid JSON."
+            ))
+        })?;
+    let mut missing: Vec<&str> = ["artifact_path", "flavors", "utc_time_created", "run_id"]
+        .into_iter()
+        .filter(|field| !model.contains_key(*field))
+        .collect();
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        let listed: Vec<String> = missing.iter().map(|f| format!("'{f}'")).collect();
+        return Err(MlflowError::invalid(format!(
+            "Model json is missing mandatory fields: {{{}}}",
+            listed.join(", ")
+        )));
+    }
+    let mut entry = serde_json::Map::new();
+    for field in ["run_id", "utc_time_created", "artifact_path", "model_uuid"] {
+        if let Some(value) = model.get(field) {
+            entry.insert(field.to_owned(), value.clone());
+        }
+    }
+    // Each flavor without its `config` (MLflow drops it from the history).
+    let flavors = match model.get("flavors") {
+        Some(Value::Object(flavors)) => flavors
+            .iter()
+            .map(|(name, config)| {
+                let mut config = config.clone();
+                if let Value::Object(c) = &mut config {
+                    c.remove("config");
+                }
+                (name.clone(), config)
+            })
+            .collect(),
+        _ => serde_json::Map::new(),
+    };
+    entry.insert("flavors".into(), Value::Object(flavors));
+    let run = super::runs::active_run_info(&ctx, &run_id).await?;
+    ctx.state
+        .store
+        .append_to_run_tag(
+            &run,
+            "mlflow.log-model.history",
+            Value::Object(entry),
+            names::MAX_RUN_TAG_VALUE_LEN,
+        )
+        .await?;
     Ok(Json(json!({})))
 }

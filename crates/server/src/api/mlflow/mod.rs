@@ -61,6 +61,8 @@ pub fn router() -> Router<AppState> {
             "/runs/search",
             post(runs::search_runs).get(runs::search_runs),
         )
+        .route("/runs/log-model", post(logged_models::log_model_history))
+        .route("/artifacts/list", get(artifacts::list_run_artifacts))
         .route("/metrics/get-history", get(runs::get_metric_history))
         .merge(registry_router())
         .merge(logged_models_router())

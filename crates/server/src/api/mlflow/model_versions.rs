@@ -7,7 +7,7 @@ use super::error::{MlflowError, MlflowResult};
 use super::registered_models::{
     caller_name, model_not_found, validate_description, validate_registry_tag,
 };
-use super::request::{Page, Params, Wire, max_results, page_body, page_offset};
+use super::request::{Check, Page, Params, Wire, max_results, page_body, page_offset};
 use super::version_sources::{self, SourceRequest};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
@@ -119,6 +119,15 @@ fn semver_choice(tags: &[(String, String)], copy: bool) -> MlflowResult<SemverCh
 
 pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("source", &[Check::Str]),
+        ("run_id", &[Check::Str]),
+        ("tags", &[Check::Array]),
+        ("run_link", &[Check::Str]),
+        ("description", &[Check::Str]),
+        ("model_id", &[Check::Str]),
+    ])?;
     let name = params.required_string("name")?;
     // gitlab-mlops sends no source at all; MLflow requires one. Both are served.
     let source = params.string("source")?.unwrap_or_default();
@@ -167,12 +176,21 @@ pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
 }
 
 pub async fn get_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     Ok(version_answer(&version))
 }
 
 pub async fn update_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("description", &[Check::Str]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     let Some(description) = params.string("description")? else {
         return Ok(version_answer(&version));
@@ -195,6 +213,10 @@ pub async fn update_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
 
 pub async fn delete_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     ctx.state.store.delete_model_version(&version).await?;
     ctx.audit(
@@ -209,6 +231,12 @@ pub async fn delete_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
 
 pub async fn transition_stage(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("stage", &[Check::Str, Check::Required]),
+        ("archive_existing_versions", &[Check::Bool]),
+    ])?;
     let stage = Stage::parse(&params.required_string("stage")?).map_err(MlflowError::invalid)?;
     let archive = params.bool("archive_existing_versions")?.unwrap_or(false);
     let version = version_from_params(&ctx, &params).await?;
@@ -228,6 +256,10 @@ pub async fn transition_stage(ctx: Ctx, params: Params) -> MlflowResult<Json<Val
 }
 
 pub async fn get_download_uri(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     Ok(Json(json!({"artifact_uri": version.storage_location})))
 }
@@ -236,6 +268,12 @@ pub async fn search_model_versions(
     ctx: Ctx,
     params: Params,
 ) -> MlflowResult<Json<Page<ModelVersion>>> {
+    params.check(&[
+        ("filter", &[Check::Str]),
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+        ("page_token", &[Check::Str]),
+    ])?;
     let limit = max_results(&params, SEARCH_MAX_RESULTS, SEARCH_MAX_RESULTS)?;
     let filter = parse_filter(
         SearchKind::ModelVersions,
@@ -274,6 +312,12 @@ fn refuse_semver_tag(key: &str, version: &ModelVersion, value: Option<&str>) -> 
 
 pub async fn set_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("key", &[Check::Str, Check::Required]),
+        ("value", &[Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
     validate_registry_tag(&key, &value)?;
@@ -296,6 +340,11 @@ pub async fn set_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<Jso
 
 pub async fn delete_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("key", &[Check::Str, Check::Required]),
+    ])?;
     let key = params.required_string("key")?;
     hangar_core::names::validate_entity_key("key", "key", &key).map_err(MlflowError::invalid)?;
     let version = version_from_params(&ctx, &params).await?;

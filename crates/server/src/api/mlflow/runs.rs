@@ -5,7 +5,9 @@ use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
 use super::log_batch_body::TypedBatch;
-use super::request::{JsonBody, Page, Params, Wire, WireList, max_results, page_body, page_offset};
+use super::request::{
+    Check, JsonBody, Page, Params, Wire, WireList, max_results, page_body, page_offset,
+};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -133,7 +135,7 @@ fn run_not_found(id: &str) -> MlflowError {
 }
 
 /// The run named by `run_id` (or the older `run_uuid`).
-fn run_id_param(params: &Params) -> MlflowResult<String> {
+pub(super) fn run_id_param(params: &Params) -> MlflowResult<String> {
     let run_uuid = params.required_string("run_uuid").ok();
     run_id_of(params.string("run_id")?, run_uuid)
 }
@@ -152,12 +154,19 @@ pub async fn load_run_info(ctx: &Ctx, params: &Params) -> MlflowResult<RunInfo> 
     run_info(ctx, &run_id_param(params)?).await
 }
 
-async fn run_info(ctx: &Ctx, id: &str) -> MlflowResult<RunInfo> {
+pub(super) async fn run_info(ctx: &Ctx, id: &str) -> MlflowResult<RunInfo> {
     ctx.state
         .store
         .get_run_info(ctx.project_id(), id)
         .await?
         .ok_or_else(|| run_not_found(id))
+}
+
+/// The run `id` of the caller's project, which must be active to be written to.
+pub(super) async fn active_run_info(ctx: &Ctx, id: &str) -> MlflowResult<RunInfo> {
+    let run = run_info(ctx, id).await?;
+    require_active(&run)?;
+    Ok(run)
 }
 
 fn require_active(run: &RunInfo) -> MlflowResult<()> {
@@ -308,6 +317,11 @@ async fn write_batch(
 
 pub async fn create_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("experiment_id", &[Check::Str]),
+        ("start_time", &[Check::Int]),
+        ("run_name", &[Check::Str]),
+    ])?;
     let experiment_iid = parse_experiment_id(
         &params
             .string("experiment_id")?
@@ -364,6 +378,7 @@ pub async fn create_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 }
 
 pub async fn get_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[("run_id", &[Check::Required, Check::Str])])?;
     let id = run_id_param(&params)?;
     let run = ctx
         .state
@@ -376,6 +391,11 @@ pub async fn get_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn update_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("end_time", &[Check::Int]),
+        ("run_name", &[Check::Str]),
+    ])?;
     let run = load_run_info(&ctx, &params).await?;
     // MLflow ignores an unknown status name rather than failing.
     let status = match params.string("status") {
@@ -400,6 +420,7 @@ pub async fn update_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn delete_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("run_id", &[Check::Required, Check::Str])])?;
     let run = load_run_info(&ctx, &params).await?;
     ctx.state
         .store
@@ -410,6 +431,7 @@ pub async fn delete_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn restore_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("run_id", &[Check::Required, Check::Str])])?;
     let run = load_run_info(&ctx, &params).await?;
     ctx.state
         .store
@@ -420,6 +442,16 @@ pub async fn restore_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> 
 
 pub async fn log_metric(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+        ("value", &[Check::Required, Check::Float]),
+        ("timestamp", &[Check::Int, Check::Required]),
+        ("step", &[Check::Int]),
+        ("model_id", &[Check::Str]),
+        ("dataset_name", &[Check::Str]),
+        ("dataset_digest", &[Check::Str]),
+    ])?;
     let run_id = run_id_param(&params)?;
     let metric = read_metric_fields(&params)?;
     let model = read_model_ref(&params, 0)?;
@@ -436,6 +468,11 @@ pub async fn log_metric(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn log_param(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+        ("value", &[Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
     validate_param(&key, &value)?;
@@ -455,6 +492,11 @@ pub async fn log_param(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn set_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+        ("value", &[Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
     validate_tag(&key, &value)?;
@@ -474,6 +516,10 @@ pub async fn set_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let run = load_run_info(&ctx, &params).await?;
     require_active(&run)?;
@@ -491,19 +537,25 @@ pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn log_batch(ctx: Ctx, body: JsonBody) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    // MLflow's order: the run id, then the entries.
     let (run_id, mut batch, models) = match TypedBatch::parse(&body.0) {
         Some(typed) => {
             let (run_id, run_uuid, batch, models) = typed.into_parts();
-            (run_id_of(run_id, run_uuid), batch, models)
+            (run_id_of(run_id, run_uuid)?, batch, models)
         }
         None => {
             let mut params = Params::from_json(&body.0)?;
-            let run_id = run_id_param(&params);
+            params.check(&[
+                ("run_id", &[Check::Str, Check::Required]),
+                ("metrics", &[Check::Array]),
+                ("params", &[Check::Array]),
+                ("tags", &[Check::Array]),
+            ])?;
+            let run_id = run_id_param(&params)?;
             let (batch, models) = read_batch(&mut params)?;
             (run_id, batch, models)
         }
     };
-    let run_id = run_id?;
     check_batch(&batch)?;
     let run = run_info(&ctx, &run_id).await?;
     require_active(&run)?;
@@ -605,6 +657,11 @@ fn check_batch(batch: &Batch) -> MlflowResult<()> {
 
 pub async fn log_inputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("datasets", &[Check::Array]),
+        ("models", &[Check::Array]),
+    ])?;
     let mut inputs = Vec::new();
     for mut input in params.take_messages("datasets")? {
         let dataset = input
@@ -680,6 +737,12 @@ fn run_view_type(params: &Params) -> MlflowResult<ViewType> {
 }
 
 pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Run>>> {
+    params.check(&[
+        ("experiment_ids", &[Check::Array]),
+        ("filter", &[Check::Str]),
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+    ])?;
     let limit = params.i64("max_results")?.unwrap_or(1000);
     if limit <= 0 || limit > SEARCH_MAX_RESULTS {
         return Err(MlflowError::invalid(format!(
@@ -725,6 +788,11 @@ pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Run
 }
 
 pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Metric>>> {
+    params.check(&[
+        ("run_id", &[Check::Str, Check::Required]),
+        ("metric_key", &[Check::Str, Check::Required]),
+        ("page_token", &[Check::Str]),
+    ])?;
     let run = load_run_info(&ctx, &params).await?;
     let key = params.required_string("metric_key")?;
     // Absent: the whole history in one answer, as MLflow does.
