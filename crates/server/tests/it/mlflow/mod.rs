@@ -1,3 +1,4 @@
 mod experiments;
+mod metrics;
 mod registry;
 mod runs;
