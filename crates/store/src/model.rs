@@ -284,6 +284,13 @@ pub struct Metric {
     pub step: i64,
 }
 
+/// A metric point and the MLflow run id it was logged to (reads across runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMetric {
+    pub run_uuid: String,
+    pub metric: Metric,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub name: String,

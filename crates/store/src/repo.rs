@@ -185,6 +185,30 @@ pub trait RunRepo {
         runs: &[&RunInfo],
         key: &str,
     ) -> Result<Vec<(i64, Metric)>>;
+    /// One metric's history in each of the project's runs named by `run_uuids` (an id of
+    /// another project, or of no run, matches nothing), in one query: by run id, then
+    /// (timestamp, step, value), at most `limit` points in all (MLflow's `get-history-bulk`).
+    async fn metric_history_bulk(
+        &self,
+        project_id: i64,
+        run_uuids: &[String],
+        key: &str,
+        limit: i64,
+    ) -> Result<Vec<RunMetric>>;
+    /// At most `per_run` points of one metric's history in each of the project's runs named
+    /// by `run_uuids` (others match nothing), optionally only those whose step is within
+    /// `steps`, in one query. As MLflow samples: the points, by (step, timestamp, value), are
+    /// cut into `per_run` even buckets and the first of each is kept, and the last point
+    /// always (in place of the last kept one when there are `per_run` already). By run id,
+    /// then (step, timestamp, value).
+    async fn sampled_metric_histories(
+        &self,
+        project_id: i64,
+        run_uuids: &[String],
+        key: &str,
+        per_run: i64,
+        steps: Option<std::ops::RangeInclusive<i64>>,
+    ) -> Result<Vec<RunMetric>>;
     /// One page of runs of the given experiments.
     async fn search_runs(
         &self,

@@ -528,6 +528,29 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         ),
         e(
             Method::GET,
+            mlflow(
+                p,
+                &format!("metrics/get-history-bulk?run_id={}&metric_key=m", f.runs[0]),
+            ),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(
+                p,
+                &format!(
+                    "metrics/get-history-bulk-interval?run_ids={}&metric_key=m",
+                    f.runs[0]
+                ),
+            ),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
             mlflow(p, "registered-models/get?name=model"),
             None,
             Read,
@@ -1164,18 +1187,52 @@ fn file_endpoints(f: &Fixture) -> Vec<Endpoint> {
     ]
 }
 
-#[tokio::test]
-async fn every_endpoint_as_every_caller() {
+/// Where an endpoint of the MLflow surface is called: the prefix the endpoint list names
+/// (`api` under the project's prefix), or one of the others that MLflow serves alike. The
+/// root prefixes reach project 1, which the fixture's project is.
+#[derive(Debug, Clone, Copy)]
+enum Mount {
+    ProjectApi,
+    ProjectAjax,
+    RootApi,
+    RootAjax,
+}
+
+impl Mount {
+    /// `path` as called through this mount; None for an endpoint outside the MLflow surface.
+    fn path(self, f: &Fixture, path: &str) -> Option<String> {
+        let project_api = format!("/api/v4/projects/{}/ml/mlflow/api/", f.project);
+        let rest = path.strip_prefix(&project_api)?;
+        let prefix = match self {
+            Mount::ProjectApi => project_api.clone(),
+            Mount::ProjectAjax => format!("/api/v4/projects/{}/ml/mlflow/ajax-api/", f.project),
+            Mount::RootApi => "/api/".to_string(),
+            Mount::RootAjax => "/ajax-api/".to_string(),
+        };
+        Some(format!("{prefix}{rest}"))
+    }
+}
+
+/// Every endpoint as every caller, through `mount`: the endpoints outside the MLflow surface
+/// only through the first.
+async fn every_endpoint_through(mount: Mount) {
     for backend in backends() {
         for caller in CALLERS {
             let app = TestApp::new(backend).await;
             let f = fixture(&app, caller).await;
+            assert_eq!(f.project, 1, "the root prefixes reach project 1");
             for endpoint in endpoints(&f) {
+                let mlflow_surface = endpoint.path.contains("/ml/mlflow/");
+                let path = match mount.path(&f, &endpoint.path) {
+                    Some(path) => path,
+                    None if matches!(mount, Mount::ProjectApi) => endpoint.path.clone(),
+                    None => continue,
+                };
                 let before = snapshot(&app, f.project).await;
                 let (status, body) = app
                     .call(
                         endpoint.method.clone(),
-                        &endpoint.path,
+                        &path,
                         f.token.as_deref(),
                         endpoint.body.clone(),
                     )
@@ -1184,19 +1241,17 @@ async fn every_endpoint_as_every_caller() {
                 assert_eq!(
                     status.as_u16(),
                     want,
-                    "{backend:?} {caller:?} {} {}: {body}",
+                    "{backend:?} {caller:?} {} {path}: {body}",
                     endpoint.method,
-                    endpoint.path
                 );
                 if want >= 400 {
                     assert_eq!(
                         before,
                         snapshot(&app, f.project).await,
-                        "{caller:?} {} changed data",
-                        endpoint.path
+                        "{caller:?} {path} changed data",
                     );
                     // Each surface answers in its own envelope.
-                    if endpoint.path.contains("/ml/mlflow/") {
+                    if mlflow_surface {
                         assert!(body["error_code"].is_string(), "{body}");
                     } else {
                         assert!(body["message"].is_string(), "{body}");
@@ -1205,6 +1260,27 @@ async fn every_endpoint_as_every_caller() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn every_endpoint_as_every_caller() {
+    every_endpoint_through(Mount::ProjectApi).await;
+}
+
+/// MLflow's web UI calls `ajax-api`: nothing may be more open there than under `api`.
+#[tokio::test]
+async fn every_mlflow_endpoint_under_the_projects_ajax_prefix() {
+    every_endpoint_through(Mount::ProjectAjax).await;
+}
+
+#[tokio::test]
+async fn every_mlflow_endpoint_under_the_root_api_prefix() {
+    every_endpoint_through(Mount::RootApi).await;
+}
+
+#[tokio::test]
+async fn every_mlflow_endpoint_under_the_root_ajax_prefix() {
+    every_endpoint_through(Mount::RootAjax).await;
 }
 
 /// `model_registry_access_level` and visibility, as GitLab defines them.

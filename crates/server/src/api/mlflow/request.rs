@@ -9,7 +9,7 @@ use axum::http::{Method, Request, header::CONTENT_TYPE};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-const SEE_DOCS: &str = "See the API docs for more information about request parameters.";
+pub const SEE_DOCS: &str = "See the API docs for more information about request parameters.";
 
 /// The parameters of one MLflow request.
 #[derive(Debug, Default)]

@@ -1,13 +1,11 @@
 //! `runs/*`: create, get, update, delete, restore, search, and logging params, metrics, tags
-//! and dataset inputs.
+//! and dataset inputs (metric histories are read in `metrics`).
 
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
 use super::log_batch_body::TypedBatch;
-use super::request::{
-    Check, JsonBody, Page, Params, Wire, WireList, max_results, page_body, page_offset,
-};
+use super::request::{Check, JsonBody, Page, Params, Wire, WireList, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -785,33 +783,4 @@ pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Run
         )
         .await?;
     Ok(Json(page_body(runs, limit, offset, "runs")))
-}
-
-pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Metric>>> {
-    params.check(&[
-        ("run_id", &[Check::Str, Check::Required]),
-        ("metric_key", &[Check::Str, Check::Required]),
-        ("page_token", &[Check::Str]),
-    ])?;
-    let run = load_run_info(&ctx, &params).await?;
-    let key = params.required_string("metric_key")?;
-    // Absent: the whole history in one answer, as MLflow does.
-    let limit = match params.i64("max_results")? {
-        None => i64::MAX / 2,
-        Some(_) => max_results(&params, 25_000, i64::MAX / 2)?,
-    };
-    let offset = page_offset(&params)?;
-    let metrics = ctx
-        .state
-        .store
-        .metric_history(
-            &run,
-            &key,
-            Paging {
-                offset,
-                limit: limit.saturating_add(1),
-            },
-        )
-        .await?;
-    Ok(Json(page_body(metrics, limit, offset, "metrics")))
 }

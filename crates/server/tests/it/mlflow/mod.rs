@@ -1,4 +1,5 @@
 mod experiments;
 mod logged_models;
+mod metrics;
 mod registry;
 mod runs;
