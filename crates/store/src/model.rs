@@ -188,6 +188,15 @@ pub struct Page<T> {
     pub total: i64,
 }
 
+/// Which of a project's registered models a listing shows: MLflow 3 keeps prompts as
+/// registered models (tagged `mlflow.prompt.is_prompt`), and they are listed apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistryKind {
+    #[default]
+    Models,
+    Prompts,
+}
+
 /// How the models index orders a project's models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ModelOrder {

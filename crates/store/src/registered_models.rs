@@ -388,6 +388,7 @@ impl RegisteredModelRepo for SqlStore {
     async fn list_registered_models(
         &self,
         project_id: i64,
+        kind: RegistryKind,
         search: Option<&str>,
         order: ModelOrder,
         paging: Paging,
@@ -400,6 +401,16 @@ impl RegisteredModelRepo for SqlStore {
             .push(MODEL_FROM)
             .push(" WHERE m.project_id = ")
             .bind_i64(project_id);
+        let prompt = match kind {
+            RegistryKind::Models => " AND NOT EXISTS",
+            RegistryKind::Prompts => " AND EXISTS",
+        };
+        for q in [&mut count, &mut sql] {
+            q.push(prompt)
+                .push(" (SELECT 1 FROM registered_model_tags pt WHERE pt.model_id = m.id AND pt.key = ")
+                .bind_str(PROMPT_TAG)
+                .push(" AND lower(pt.value) = 'true')");
+        }
         if let Some(pattern) = &pattern {
             for q in [&mut count, &mut sql] {
                 q.push(" AND lower(m.name) LIKE lower(")

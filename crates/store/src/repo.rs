@@ -256,11 +256,12 @@ pub trait RegisteredModelRepo {
         name: &str,
         description: &str,
     ) -> Result<RegisteredModel>;
-    /// A page of the project's models in `order`, optionally those whose name contains
-    /// `search`.
+    /// A page of the project's models, or of its prompts, in `order`, optionally those whose
+    /// name contains `search`.
     async fn list_registered_models(
         &self,
         project_id: i64,
+        kind: RegistryKind,
         search: Option<&str>,
         order: ModelOrder,
         paging: Paging,

@@ -190,6 +190,7 @@ async fn render(
         store
             .list_registered_models(
                 grant.project.id,
+                hangar_store::model::RegistryKind::Models,
                 None,
                 hangar_store::model::ModelOrder::NameAsc,
                 Paging {

@@ -10,6 +10,7 @@ pub mod format;
 pub mod model_forms;
 pub mod models;
 pub mod projects;
+pub mod prompts;
 pub mod session;
 pub mod settings;
 pub mod tokens;
@@ -68,6 +69,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/{namespace}/{project}/-/ml/models/{model_id}/versions/{version_id}/files/{*path}",
             get(versions::download),
+        )
+        .route("/{namespace}/{project}/-/ml/prompts", get(prompts::index))
+        .route(
+            "/{namespace}/{project}/-/ml/prompts/{prompt_id}",
+            get(prompts::show),
         )
         .route(
             "/{namespace}/{project}/-/ml/experiments",

@@ -89,6 +89,13 @@ impl Chrome {
         )
     }
 
+    pub fn prompts_path(&self) -> String {
+        format!(
+            "/{}/{}/-/ml/prompts",
+            self.project.namespace, self.project.path
+        )
+    }
+
     pub fn models_path(&self) -> String {
         format!(
             "/{}/{}/-/ml/models",
@@ -160,6 +167,7 @@ pub async fn index(
         .store
         .list_registered_models(
             grant.project.id,
+            hangar_store::model::RegistryKind::Models,
             Some(search.as_str()).filter(|s| !s.is_empty()),
             order,
             Paging {

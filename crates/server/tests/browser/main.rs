@@ -9,4 +9,5 @@
 mod browser;
 mod mlflow_charts;
 mod pages;
+mod prompts;
 mod settings;

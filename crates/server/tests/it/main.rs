@@ -12,4 +12,5 @@ mod v4;
 mod web;
 mod web_experiments;
 mod web_models;
+mod web_prompts;
 mod web_settings;

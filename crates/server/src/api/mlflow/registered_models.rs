@@ -376,7 +376,8 @@ pub async fn delete_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>>
     Ok(Json(json!({})))
 }
 
-/// `get_model_version_by_alias`: a user alias, or a version's semver (its first alias).
+/// `get_model_version_by_alias`: a user alias, a version's semver (its first alias), or
+/// `latest` (the highest semver; MLflow's prompt URIs `prompts:/name@latest` ask for it).
 pub async fn get_version_by_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     params.check(&[
         ("name", &[Check::Str, Check::Required]),
@@ -385,6 +386,20 @@ pub async fn get_version_by_alias(ctx: Ctx, params: Params) -> MlflowResult<Json
     let name = params.required_string("name")?;
     let alias = params.required_string("alias")?;
     let store = &ctx.state.store;
+    if alias.eq_ignore_ascii_case("latest") {
+        let latest = store
+            .latest_model_versions(ctx.project_id(), &name, &[])
+            .await
+            .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?
+            .pop();
+        let Some(version) = latest else {
+            load_model(&ctx, &name).await?;
+            return Err(MlflowError::not_found(format!(
+                "Latest version not found for model {name}."
+            )));
+        };
+        return Ok(Json(json!({"model_version": model_version_json(&version)})));
+    }
     let version = match semver::parse(&alias) {
         Ok(v) => {
             let reference = registry::VersionRef::Semver(v.to_string());

@@ -161,6 +161,7 @@ pub async fn list_models(
         .store
         .list_registered_models(
             grant.project.id,
+            hangar_store::model::RegistryKind::Models,
             search.as_deref(),
             hangar_store::model::ModelOrder::NameAsc,
             page.paging(),
