@@ -118,10 +118,9 @@ def test_model_versions_from_runs(client):
     assert v.run_id == run.info.run_id
     assert v.source == f"runs:/{run.info.run_id}/model"
     assert client.get_model_version_download_uri("from-run", "1") == run.info.artifact_uri + "/model"
-    # A run belongs to one version at most.
-    with pytest.raises(MlflowException) as e:
-        client.create_model_version("from-run", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
-    assert "already belongs" in str(e.value)
+    # A run may back any number of versions (MLflow's rule).
+    again = client.create_model_version("from-run", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    assert (again.version, again.run_id) == ("2", run.info.run_id)
     with pytest.raises(MlflowException) as e:
         client.create_model_version("from-run", "/etc/passwd")
     assert error_code(e.value) == "INVALID_PARAMETER_VALUE"
@@ -267,3 +266,19 @@ def test_reporter_writes_guest_only_reads(tracking_uri, project, api, admin_toke
     _, reporter_token = api.user_with_token(project["id"], 20)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", reporter_token["token"])
     assert MlflowClient(tracking_uri).create_model_version("guarded", "s3://b/m").version == "1"
+
+
+def test_deployment_job_fields_are_kept_and_read_by_the_client(client, tracking_uri, admin_token):
+    # The OSS client does not send them; tools written for MLflow 3's deployment jobs do.
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    base = tracking_uri + "/api/2.0/mlflow"
+    r = requests.post(f"{base}/registered-models/create", headers=headers,
+                      json={"name": "deployed", "deployment_job_id": "job-7"})
+    assert r.status_code == 200 and r.json()["registered_model"]["deployment_job_id"] == "job-7"
+    r = requests.patch(f"{base}/registered-models/update", headers=headers,
+                       json={"name": "deployed", "deployment_job_state": "CONNECTED"})
+    assert r.status_code == 200, r.text
+    model = client.get_registered_model("deployed")
+    if hasattr(model, "deployment_job_id"):
+        assert model.deployment_job_id == "job-7"
+        assert model.deployment_job_state == "CONNECTED"

@@ -415,14 +415,28 @@ pub struct RegisteredModel {
     pub latest: Option<Box<ModelVersion>>,
     /// How many live versions it has.
     pub version_count: i64,
+    /// MLflow 3's deployment job: kept and shown, never run (`""` when unset).
+    pub deployment_job_id: String,
+    /// Its `DeploymentJobConnection.State` name (`""` when unset).
+    pub deployment_job_state: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewRegisteredModel {
     pub name: String,
     pub description: String,
     pub user_id: String,
     pub tags: Vec<(String, String)>,
+    pub deployment_job_id: String,
+    pub deployment_job_state: String,
+}
+
+/// A change to a registered model; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RegisteredModelUpdate {
+    pub description: Option<String>,
+    pub deployment_job_id: Option<String>,
+    pub deployment_job_state: Option<String>,
 }
 
 /// A live model version.

@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
 const MODEL_COLUMNS: &str = "m.id, m.project_id, m.name, m.description, m.user_id, \
-     e.iid AS experiment_iid, m.creation_time, m.last_updated_time, m.latest_version_id, \
+     m.deployment_job_id, m.deployment_job_state, e.iid AS experiment_iid, m.creation_time, m.last_updated_time, m.latest_version_id, \
      (SELECT COUNT(*) FROM model_versions c WHERE c.model_id = m.id AND c.deleted = 0) AS version_count";
 const MODEL_FROM: &str = " FROM registered_models m JOIN experiments e ON e.id = m.experiment_id";
 
@@ -38,6 +38,8 @@ fn model_from_row(row: &AnyRow) -> Result<(RegisteredModel, Option<i64>), sqlx::
             aliases: Vec::new(),
             latest: None,
             version_count: row.try_get("version_count")?,
+            deployment_job_id: row.try_get("deployment_job_id")?,
+            deployment_job_state: row.try_get("deployment_job_state")?,
         },
         row.try_get("latest_version_id")?,
     ))
@@ -305,15 +307,18 @@ impl RegisteredModelRepo for SqlStore {
                     })?;
                 let insert = Sql::new(
                     "INSERT INTO registered_models (project_id, name, description, user_id,
-                         experiment_id, creation_time, last_updated_time)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                         experiment_id, creation_time, last_updated_time, deployment_job_id,
+                         deployment_job_state)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
                 )
                 .arg(project_id)
                 .arg(&model.name)
                 .arg(&model.description)
                 .arg(&model.user_id)
                 .arg(experiment_id)
-                .arg(now);
+                .arg(now)
+                .arg(&model.deployment_job_id)
+                .arg(&model.deployment_job_state);
                 let id = conn
                     .fetch_one(&insert, |row| row.i64("id"))
                     .await
@@ -492,13 +497,18 @@ impl RegisteredModelRepo for SqlStore {
         &self,
         project_id: i64,
         name: &str,
-        description: &str,
+        update: RegisteredModelUpdate,
     ) -> Result<RegisteredModel, StoreError> {
         let done = sqlx::query(
-            "UPDATE registered_models SET description = $1, last_updated_time = $2
-             WHERE project_id = $3 AND name = $4",
+            "UPDATE registered_models SET description = COALESCE($1, description),
+                 deployment_job_id = COALESCE($2, deployment_job_id),
+                 deployment_job_state = COALESCE($3, deployment_job_state),
+                 last_updated_time = $4
+             WHERE project_id = $5 AND name = $6",
         )
-        .bind(description)
+        .bind(update.description)
+        .bind(update.deployment_job_id)
+        .bind(update.deployment_job_state)
         .bind(hangar_core::now_millis())
         .bind(project_id)
         .bind(name)

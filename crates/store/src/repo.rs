@@ -254,7 +254,7 @@ pub trait RegisteredModelRepo {
         &self,
         project_id: i64,
         name: &str,
-        description: &str,
+        update: RegisteredModelUpdate,
     ) -> Result<RegisteredModel>;
     /// A page of the project's models, or of its prompts, in `order`, optionally those whose
     /// name contains `search`.

@@ -96,6 +96,7 @@ pub async fn create(
                     description: form.description.clone(),
                     user_id: author(&ctx),
                     tags: Vec::new(),
+                    ..Default::default()
                 },
             )
             .await
@@ -158,7 +159,14 @@ pub async fn update_description(
         .await?
         .ok_or(PageError::NotFound)?;
     let model = store
-        .update_registered_model(grant.project.id, &model.name, &form.description)
+        .update_registered_model(
+            grant.project.id,
+            &model.name,
+            hangar_store::model::RegisteredModelUpdate {
+                description: Some(form.description.clone()),
+                ..Default::default()
+            },
+        )
         .await?;
     crate::audit::record(
         &ctx.state,

@@ -69,6 +69,7 @@ async fn metrics_logged_with_the_mlflow_client_show_as_charts_and_the_run_is_pro
                 description: String::new(),
                 user_id: "mia".into(),
                 tags: vec![],
+                ..Default::default()
             },
         )
         .await

@@ -48,6 +48,7 @@ async fn sign_in_browse_models_and_sign_out() {
                 description: xss.into(),
                 user_id: "ana".into(),
                 tags: vec![],
+                ..Default::default()
             },
         )
         .await

@@ -48,6 +48,7 @@ async fn a_prompts_versions_read_and_compare() {
                 description: String::new(),
                 user_id: "ana".into(),
                 tags: vec![prompt_tag.clone()],
+                ..Default::default()
             },
         )
         .await

@@ -54,6 +54,7 @@ async fn new_version_with_files_settings_tokens_and_losing_public_access() {
                 description: String::new(),
                 user_id: "olga".into(),
                 tags: vec![],
+                ..Default::default()
             },
         )
         .await

@@ -188,6 +188,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
                     description: String::new(),
                     user_id: "owner".into(),
                     tags: vec![("k".into(), "v".into())],
+                    ..Default::default()
                 },
             )
             .await

@@ -9,7 +9,7 @@ use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::registry::{self, Stage};
 use hangar_core::{names, semver};
-use hangar_store::model::{NewRegisteredModel, Paging, RegisteredModel};
+use hangar_store::model::{NewRegisteredModel, Paging, RegisteredModel, RegisteredModelUpdate};
 use serde_json::{Value, json};
 
 /// The largest page `registered-models/search` serves (MLflow's limit).
@@ -38,6 +38,12 @@ pub fn registered_model_json(m: &RegisteredModel) -> Value {
             .iter()
             .map(|(key, value)| json!({"key": key, "value": value}))
             .collect();
+    }
+    if !m.deployment_job_id.is_empty() {
+        v["deployment_job_id"] = m.deployment_job_id.clone().into();
+    }
+    if !m.deployment_job_state.is_empty() {
+        v["deployment_job_state"] = m.deployment_job_state.clone().into();
     }
     if !m.aliases.is_empty() {
         v["aliases"] = m
@@ -96,6 +102,44 @@ pub fn validate_description(description: &str) -> MlflowResult<()> {
     Ok(())
 }
 
+/// MLflow's `DeploymentJobConnection.State`, by name or number.
+const DEPLOYMENT_JOB_STATES: [&str; 5] = [
+    "DEPLOYMENT_JOB_CONNECTION_STATE_UNSPECIFIED",
+    "NOT_SET_UP",
+    "CONNECTED",
+    "NOT_FOUND",
+    "REQUIRED_PARAMETERS_CHANGED",
+];
+
+/// `deployment_job_id` and `deployment_job_state` (MLflow 3 with a deployment runner; Hangar
+/// has none): kept and echoed, never acted on. `None` when the request does not name them.
+fn deployment_job(params: &Params) -> MlflowResult<(Option<String>, Option<String>)> {
+    let id = params.string("deployment_job_id")?;
+    let state = match params.string("deployment_job_state") {
+        Ok(state) => state,
+        Err(_) => params.i64("deployment_job_state")?.map(|n| n.to_string()),
+    };
+    let state =
+        state
+            .map(|s| {
+                let by_number = s
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| DEPLOYMENT_JOB_STATES.get(n));
+                by_number
+                .or_else(|| DEPLOYMENT_JOB_STATES.iter().find(|n| n.eq_ignore_ascii_case(&s)))
+                .map(|n| (*n).to_owned())
+                .ok_or_else(|| {
+                    MlflowError::invalid(format!(
+                        "Invalid value '{s}' for parameter 'deployment_job_state': use one of {}",
+                        DEPLOYMENT_JOB_STATES.join(", ")
+                    ))
+                })
+            })
+            .transpose()?;
+    Ok((id, state))
+}
+
 fn model_name(params: &Params, field: &str) -> MlflowResult<String> {
     let name = params.required_string(field)?;
     registry::validate_model_name(&name).map_err(MlflowError::invalid)?;
@@ -120,6 +164,7 @@ pub async fn create_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
         ("name", &[Check::Str, Check::Required]),
         ("tags", &[Check::Array]),
         ("description", &[Check::Str]),
+        ("deployment_job_id", &[Check::Str]),
     ])?;
     let name = model_name(&params, "name")?;
     let description = params.string("description")?.unwrap_or_default();
@@ -128,6 +173,7 @@ pub async fn create_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
     for (key, value) in &tags {
         validate_registry_tag(key, value)?;
     }
+    let (deployment_job_id, deployment_job_state) = deployment_job(&params)?;
     let model = ctx
         .state
         .store
@@ -138,6 +184,8 @@ pub async fn create_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
                 description,
                 user_id: caller_name(&ctx),
                 tags,
+                deployment_job_id: deployment_job_id.unwrap_or_default(),
+                deployment_job_state: deployment_job_state.unwrap_or_default(),
             },
         )
         .await?;
@@ -186,21 +234,36 @@ pub async fn update_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
     params.check(&[
         ("name", &[Check::Str, Check::Required]),
         ("description", &[Check::Str]),
+        ("deployment_job_id", &[Check::Str]),
     ])?;
     let name = params.required_string("name")?;
-    let description = params.string("description")?.unwrap_or_default();
-    validate_description(&description)?;
+    let description = params.string("description")?;
+    if let Some(description) = &description {
+        validate_description(description)?;
+    }
+    let (deployment_job_id, deployment_job_state) = deployment_job(&params)?;
+    // Without any field, MLflow's update clears the description.
+    let untouched = description.is_none() && deployment_job_id.is_none();
+    let update = RegisteredModelUpdate {
+        description: if untouched {
+            Some(String::new())
+        } else {
+            description
+        },
+        deployment_job_id,
+        deployment_job_state,
+    };
     let model = ctx
         .state
         .store
-        .update_registered_model(ctx.project_id(), &name, &description)
+        .update_registered_model(ctx.project_id(), &name, update)
         .await
         .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?;
     ctx.audit(
         "model_updated",
         "model",
         model.name.clone(),
-        json!({"description": description}),
+        json!({"description": model.description, "deployment_job_id": model.deployment_job_id}),
     )
     .await;
     Ok(model_answer(&model))

@@ -191,7 +191,14 @@ pub async fn update_model(
     let model = ctx
         .state
         .store
-        .update_registered_model(grant.project.id, &model.name, &description)
+        .update_registered_model(
+            grant.project.id,
+            &model.name,
+            hangar_store::model::RegisteredModelUpdate {
+                description: Some(description.clone()),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(|e| ApiError::from_store(e, "Model"))?;
     ctx.audit(

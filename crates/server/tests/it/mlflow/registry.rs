@@ -737,3 +737,29 @@ async fn a_models_experiment_lives_and_dies_with_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn deployment_job_fields_are_kept_and_echoed() {
+    on_each_backend(|app| async move {
+        let (p, t) = setup(&app).await;
+        let created = ok(&app, Method::POST, p, "registered-models/create", &t,
+            Some(json!({"name": "deployed", "description": "d", "deployment_job_id": "job-17"}))).await;
+        assert_eq!(created["registered_model"]["deployment_job_id"], "job-17");
+        let updated = ok(&app, Method::PATCH, p, "registered-models/update", &t,
+            Some(json!({"name": "deployed", "deployment_job_id": "job-18", "deployment_job_state": "CONNECTED"}))).await;
+        let model = &updated["registered_model"];
+        assert_eq!((model["deployment_job_id"].as_str(), model["deployment_job_state"].as_str(), model["description"].as_str()),
+                   (Some("job-18"), Some("CONNECTED"), Some("d")), "{model}");
+        let got = ok(&app, Method::GET, p, "registered-models/get?name=deployed", &t, None).await;
+        assert_eq!(got["registered_model"]["deployment_job_id"], "job-18");
+        let by_number = ok(&app, Method::PATCH, p, "registered-models/update", &t,
+            Some(json!({"name": "deployed", "description": "e", "deployment_job_state": 1}))).await;
+        assert_eq!(by_number["registered_model"]["deployment_job_state"], "NOT_SET_UP");
+        let (status, err) = app.call(Method::PATCH, &mlflow(p, "registered-models/update"), Some(&t),
+            Some(json!({"name": "deployed", "deployment_job_state": "RUNNING"}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        let after = ok(&app, Method::GET, p, "registered-models/get?name=deployed", &t, None).await;
+        assert_eq!(after["registered_model"]["deployment_job_state"], "NOT_SET_UP", "a refused update changes nothing");
+    })
+    .await;
+}
