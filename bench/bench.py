@@ -21,7 +21,10 @@ Workloads (sizes in brackets are --quick's):
                 [50] versions of one model from 1 client, then 250 [50] more from 8 clients;
                 model-versions/get and registered-models/get-latest-versions at 8 clients
                 (oha) on that model and, for comparison, on a model with one version;
-                model-versions/search of all its versions (one page), 1 client
+                model-versions/search of all its versions (one page), 1 client; and the
+                same creates (1 and 8 clients) of a second model whose versions all come
+                from one run (`runs:/<run>/model` with `run_id`, as mlflow.register_model
+                sends: MLflow lets a run back any number of versions)
   file transfers (`--workloads files`; after the others on each server) 1 GiB [128 MiB] of
                 random bytes with `curl` as the only client, each transfer 3 times (the
                 ceiling 5; the fastest counts: other work on a shared machine only slows a
@@ -921,6 +924,7 @@ def wl_search(args, srv: Server, exp: str, n_runs: int, duration: float) -> dict
 
 REGISTRY_MODEL = "bench-registry"
 REGISTRY_SMALL_MODEL = "bench-registry-one"
+REGISTRY_RUN_MODEL = "bench-registry-from-run"
 
 
 def registry_model(srv: Server, name: str) -> None:
@@ -938,6 +942,18 @@ def wl_registry_create(args, srv: Server, clients: int, count: int, duration: fl
     srv.api.close()
     out = run_loadgen(args, srv, ["create-versions", "--model", REGISTRY_MODEL, "--count", str(count)],
                       clients, duration)
+    if out.get("versions", 0) < count:
+        out["notes"] = [f"only {out.get('versions', 0)} of {count} versions created in {duration:.0f}s"]
+    return out
+
+
+def wl_registry_create_from_run(args, srv: Server, clients: int, count: int, duration: float) -> dict:
+    """`count` model-versions/create calls on one model, every version from the same run."""
+    registry_model(srv, REGISTRY_RUN_MODEL)
+    run_id = create_run(srv, "0", f"trained-{clients}")
+    srv.api.close()
+    out = run_loadgen(args, srv, ["create-versions", "--model", REGISTRY_RUN_MODEL, "--count", str(count),
+                                  "--run", run_id], clients, duration)
     if out.get("versions", 0) < count:
         out["notes"] = [f"only {out.get('versions', 0)} of {count} versions created in {duration:.0f}s"]
     return out
@@ -1077,7 +1093,7 @@ WORKLOAD_GROUPS = {"files": TRANSFER_WORKLOADS + ("curl_ceiling",)}
 BASE_WORKLOADS = ("idle_rss", "log_batch_c1", "log_batch_c8", "log_metric_c16", "run_mix_c8", "history",
                   "seed_search_small", "search_small", "seed_search_large", "search_large")
 REGISTRY_WORKLOADS = ("registry_create_c1", "registry_create_c8", "registry_get_c8", "registry_latest_c8",
-                      "registry_latest_one_c8", "registry_search")
+                      "registry_latest_one_c8", "registry_search", "registry_from_run_c1", "registry_from_run_c8")
 SEARCH_WORKLOADS = ("seed_search_small", "search_small", "seed_search_large", "search_large")
 
 
@@ -1374,6 +1390,10 @@ def bench_server(args, srv: Server, sizes: dict, note) -> dict:
         step("registry_latest_c8", wl_registry_read, args, srv, "latest", REGISTRY_MODEL, q["duration"])
         step("registry_latest_one_c8", wl_registry_read, args, srv, "latest", REGISTRY_SMALL_MODEL, q["duration"])
         step("registry_search", wl_registry_search, args, srv, q["search_duration"])
+        step("registry_from_run_c1", wl_registry_create_from_run, args, srv, 1, q["registry_versions"] // 2,
+             q["registry_duration"])
+        step("registry_from_run_c8", wl_registry_create_from_run, args, srv, 8, q["registry_versions"] // 2,
+             q["registry_duration"])
 
     def search():
         """Search: one experiment grown from the small size to the large one."""
@@ -1441,7 +1461,7 @@ def short(name: str, r: dict) -> str:
         return f"{r['runs']} runs at {r['runs_per_s']:,.0f} runs/s, errors {r['error_count']}"
     if name.startswith("search"):
         return f"p50 {fmt_ms(r['p50_ms'])}, p99 {fmt_ms(r['p99_ms'])}, {r['requests_per_s']:,.1f} req/s"
-    if name.startswith("registry_create"):
+    if name.startswith(("registry_create", "registry_from_run")):
         return f"{r['versions']} versions at {r['versions_per_s']:,.0f}/s, p99 {fmt_ms(r['p99_ms'])}, errors {r['error_count']}"
     if name.startswith("registry_search"):
         return f"p50 {fmt_ms(r['p50_ms'])} for {r['returned']} versions, errors {r['error_count']}"
@@ -1574,6 +1594,16 @@ def workloads(sizes):
              unit="versions/s", value=get("registry_create_c8", "versions_per_s"), higher=True, fmt=fmt_n,
              detail=detail_rate("registry_create_c8"),
              target=("≥ 1,500 versions/s", lambda res: _v(get("registry_create_c8", "versions_per_s")(res), 0) >= 1500)),
+        dict(key="registry_from_run_c1",
+             title=f"model-versions/create from one run, 1 client ({rv // 2:,} versions)",
+             unit="versions/s", value=get("registry_from_run_c1", "versions_per_s"), higher=True, fmt=fmt_n,
+             detail=detail_rate("registry_from_run_c1"),
+             target=("≥ 200 versions/s", lambda res: _v(get("registry_from_run_c1", "versions_per_s")(res), 0) >= 200)),
+        dict(key="registry_from_run_c8",
+             title=f"model-versions/create from one run, 8 clients ({rv // 2:,} more)",
+             unit="versions/s", value=get("registry_from_run_c8", "versions_per_s"), higher=True, fmt=fmt_n,
+             detail=detail_rate("registry_from_run_c8"),
+             target=("≥ 1,500 versions/s", lambda res: _v(get("registry_from_run_c8", "versions_per_s")(res), 0) >= 1500)),
         dict(key="registry_get_c8", title=f"model-versions/get, 8 clients, model of {rv:,} versions", unit="req/s",
              value=get("registry_get_c8", "requests_per_s"), higher=True, fmt=fmt_n,
              detail=detail_rate("registry_get_c8"),

@@ -64,12 +64,15 @@ enum Workload {
         experiment: String,
     },
     /// model-versions/create on one registered model, `count` versions in all (shared by the
-    /// clients) or until the duration ends.
+    /// clients) or until the duration ends; with `--run`, every version from that run
+    /// (`runs:/<run>/model`, as `mlflow.register_model` sends).
     CreateVersions {
         #[arg(long)]
         model: String,
         #[arg(long)]
         count: u64,
+        #[arg(long)]
+        run: Option<String>,
     },
 }
 
@@ -123,8 +126,16 @@ async fn run(cli: Cli, headers: Vec<(String, String)>) -> anyhow::Result<serde_j
                 Workload::RunMix { experiment } => {
                     workload::run_mix(conn, &experiment, client, deadline, &mut stats).await
                 }
-                Workload::CreateVersions { model, .. } => {
-                    workload::create_versions(conn, &model, &remaining, deadline, &mut stats).await
+                Workload::CreateVersions { model, run, .. } => {
+                    workload::create_versions(
+                        conn,
+                        &model,
+                        run.as_deref(),
+                        &remaining,
+                        deadline,
+                        &mut stats,
+                    )
+                    .await
                 }
             }
             stats

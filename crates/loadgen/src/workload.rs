@@ -225,15 +225,21 @@ pub async fn run_mix(
     }
 }
 
-/// Versions of one model until `remaining` (shared by all clients) runs out.
+/// Versions of one model until `remaining` (shared by all clients) runs out, each from `run`
+/// when given.
 pub async fn create_versions(
     mut conn: Conn,
     model: &str,
+    run: Option<&str>,
     remaining: &AtomicU64,
     deadline: Instant,
     stats: &mut Stats,
 ) {
-    let body = Bytes::from(json!({"name": model, "source": "s3://bench/model"}).to_string());
+    let body = match run {
+        Some(run) => json!({"name": model, "source": format!("runs:/{run}/model"), "run_id": run}),
+        None => json!({"name": model, "source": "s3://bench/model"}),
+    };
+    let body = Bytes::from(body.to_string());
     while Instant::now() < deadline
         && remaining
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
