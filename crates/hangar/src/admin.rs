@@ -318,6 +318,7 @@ async fn project(store: &SqlStore, command: ProjectCommand) -> anyhow::Result<()
                     registry_access,
                     ci_base_url,
                     owner_id,
+                    workspace: None,
                 })
                 .await?;
             println!(

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use error::{ErrorCode, MlflowError, MlflowResult};
 use hangar_core::access::Action;
+use hangar_store::model::ProjectRef;
 
 /// The project served by the un-prefixed `/api/2.0/mlflow` routes.
 pub const DEFAULT_PROJECT: &str = "1";
@@ -244,9 +245,13 @@ impl FromRequestParts<AppState> for Ctx {
             .find(|(k, _)| *k == "project")
             .map(|(_, v)| v.to_string())
             .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
-        let (caller, grant) =
-            auth::authenticate_for_project(state, &parts.headers, &project, Action::ReadRegistry)
-                .await?;
+        let (caller, grant) = auth::authenticate_for_project(
+            state,
+            &parts.headers,
+            ProjectRef::IdOrPath(&project),
+            Action::ReadRegistry,
+        )
+        .await?;
         Ok(Ctx {
             state: state.clone(),
             caller,

@@ -153,6 +153,7 @@ pub async fn create_project(ctx: Ctx, params: ApiParams) -> ApiResult<Response> 
                 .unwrap_or(RegistryAccess::Enabled),
             ci_base_url: ci_base_url(&params)?.flatten(),
             owner_id: Some(user.id),
+            workspace: None,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(project_json(&project, &ctx.base))).into_response())
