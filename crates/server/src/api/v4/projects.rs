@@ -28,6 +28,8 @@ pub fn project_json(p: &Project, base: &str) -> Value {
         "visibility": p.visibility.as_str(),
         "model_registry_access_level": p.registry_access.as_str(),
         "ci_base_url": p.ci_base_url,
+        // What `mlflow.set_workspace` takes to reach this project (`MLFLOW_TRACKING_URI=<host>`).
+        "mlflow_workspace": p.workspace,
         "created_at": iso(p.created_at),
         "last_activity_at": iso(p.updated_at),
         "default_branch": null,
