@@ -3,7 +3,6 @@
 use crate::{AppState, api, ops};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -26,14 +25,11 @@ pub fn router(state: AppState) -> Router {
             artifacts.clone(),
         )
         .nest("/api/2.0/mlflow-artifacts", artifacts)
-        .route(
-            "/api/v4/projects/{project}/ml/mlflow/api/3.0/mlflow/server-info",
-            get(api::mlflow::artifacts::server_info),
+        .nest(
+            "/api/v4/projects/{project}/ml/mlflow/api/3.0/mlflow",
+            api::mlflow::v3_router(),
         )
-        .route(
-            "/api/3.0/mlflow/server-info",
-            get(api::mlflow::artifacts::server_info),
-        )
+        .nest("/api/3.0/mlflow", api::mlflow::v3_router())
         .nest(
             "/api/v4/projects/{project}/packages",
             api::packages::router(),

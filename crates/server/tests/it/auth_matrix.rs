@@ -7,7 +7,8 @@ use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_store::model::{
     LifecycleStage, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
-    NewToken, PackageFilter, Paging, TokenFilter, VersionStorage, ViewType,
+    NewToken, PackageFilter, Paging, ProjectVisibilityFilter, TokenFilter, VersionStorage,
+    ViewType,
 };
 use hangar_store::{
     ExperimentRepo, FileRepo, LoggedModelRepo, MemberRepo, ModelVersionRepo, PackageRepo,
@@ -57,6 +58,11 @@ enum Class {
     Admin,
     /// Anything a signed-in user may do about themself.
     SignedIn,
+    /// Creating a project in one's own namespace: signed in, with a write-scoped token.
+    CreateProject,
+    /// Open to everyone, anonymous callers included (who see less); a bad token is still
+    /// refused.
+    Anyone,
 }
 
 /// The status each caller must get from an endpoint of `class` that answers `ok` on success.
@@ -64,6 +70,10 @@ fn expected(class: Class, caller: Caller, ok: u16) -> u16 {
     use Caller::*;
     match (caller, class) {
         (Revoked, _) => 401,
+        (_, Class::Anyone) => ok,
+        (Anonymous, Class::CreateProject) => 401,
+        (ReadApi, Class::CreateProject) => 403,
+        (_, Class::CreateProject) => ok,
         (Anonymous, Class::Download) => 404,
         (Anonymous, _) => 401,
         (Admin, _) => ok,
@@ -85,6 +95,8 @@ fn expected(class: Class, caller: Caller, ok: u16) -> u16 {
 
 struct Fixture {
     project: i64,
+    /// The project's MLflow workspace name.
+    workspace: String,
     owner_id: i64,
     victim_id: i64,
     extra_id: i64,
@@ -109,6 +121,15 @@ fn artifacts(project: i64) -> String {
 }
 
 async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
+    // Project 1 is MLflow's `default` workspace; the one under test has a name of its own.
+    let (keeper, _) = app.user("keeper", false).await;
+    app.project(
+        "keeper/default",
+        &keeper,
+        Visibility::Private,
+        RegistryAccess::Enabled,
+    )
+    .await;
     let (owner, owner_token) = app.user("owner", false).await;
     let project = app
         .project(
@@ -358,6 +379,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
     };
     Fixture {
         project: project.id,
+        workspace: project.workspace.clone(),
         owner_id: owner.id,
         victim_id: victim.id,
         extra_id: extra.id,
@@ -444,9 +466,14 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         .await
         .unwrap();
     let project = app.store.get_project(project).await.unwrap();
+    let projects = app
+        .store
+        .list_projects(ProjectVisibilityFilter::All, None, all)
+        .await
+        .unwrap();
     format!(
-        "{experiments:?}{runs:?}{models:?}{versions:?}{logged:?}{:?}{:?}{project:?}{files:?}{:?}",
-        members.items, tokens.items, packages.items
+        "{experiments:?}{runs:?}{models:?}{versions:?}{logged:?}{:?}{:?}{project:?}{files:?}{:?}{:?}",
+        members.items, tokens.items, packages.items, projects.items
     )
 }
 
@@ -456,6 +483,8 @@ struct Endpoint {
     body: Option<Value>,
     class: Class,
     ok: u16,
+    /// Sent as `X-MLFLOW-WORKSPACE`.
+    workspace: Option<String>,
 }
 
 fn endpoints(f: &Fixture) -> Vec<Endpoint> {
@@ -466,6 +495,7 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         body,
         class,
         ok,
+        workspace: None,
     };
     use Class::*;
     // Order matters: destructive calls come after the reads of what they destroy.
@@ -1042,6 +1072,7 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             201,
         ),
     ])
+    .chain(workspace_endpoints(f))
     .chain([e(
         Method::DELETE,
         format!("/api/v4/projects/{p}"),
@@ -1050,6 +1081,83 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         202,
     )])
     .collect()
+}
+
+/// The project as an MLflow workspace: the workspace endpoints, and the un-prefixed MLflow
+/// routes reaching it through `X-MLFLOW-WORKSPACE`; and creating projects.
+fn workspace_endpoints(f: &Fixture) -> Vec<Endpoint> {
+    use Class::*;
+    let ws = format!("/api/3.0/mlflow/workspaces/{}", f.workspace);
+    let e = |method: Method, path: String, body: Option<Value>, class: Class, ok: u16| Endpoint {
+        method,
+        path,
+        body,
+        class,
+        ok,
+        workspace: None,
+    };
+    let through_header = |method: Method, path: &str, body: Option<Value>, class: Class| Endpoint {
+        workspace: Some(f.workspace.clone()),
+        ..e(method, path.to_owned(), body, class, 200)
+    };
+    vec![
+        through_header(
+            Method::GET,
+            "/api/2.0/mlflow/experiments/get?experiment_id=1",
+            None,
+            Read,
+        ),
+        through_header(
+            Method::GET,
+            "/api/2.0/mlflow-artifacts/artifacts/0/f/read.txt",
+            None,
+            Read,
+        ),
+        through_header(
+            Method::POST,
+            "/api/2.0/mlflow/runs/create",
+            Some(json!({"experiment_id": "1"})),
+            Write,
+        ),
+        through_header(
+            Method::PUT,
+            "/api/2.0/mlflow-artifacts/artifacts/0/f/by-header.txt",
+            Some(json!("h")),
+            Write,
+        ),
+        e(Method::GET, ws.clone(), None, Read, 200),
+        e(
+            Method::GET,
+            "/api/3.0/mlflow/workspaces".into(),
+            None,
+            Anyone,
+            200,
+        ),
+        e(
+            Method::PATCH,
+            ws.clone(),
+            Some(json!({"description": "changed"})),
+            Maintain,
+            200,
+        ),
+        e(
+            Method::POST,
+            "/api/3.0/mlflow/workspaces".into(),
+            Some(json!({"name": "fresh-workspace"})),
+            CreateProject,
+            201,
+        ),
+        e(
+            Method::POST,
+            "/api/v4/projects".into(),
+            Some(json!({"name": "fresh-project"})),
+            CreateProject,
+            201,
+        ),
+        // MLflow's default mode refuses to delete a workspace that holds anything, after
+        // checking that the caller owns it.
+        e(Method::DELETE, ws, None, Own, 409),
+    ]
 }
 
 /// The file endpoints: MLflow artifacts, packages and the JSON API's version files.
@@ -1068,6 +1176,7 @@ fn file_endpoints(f: &Fixture) -> Vec<Endpoint> {
         body,
         class,
         ok,
+        workspace: None,
     };
     vec![
         e(Method::GET, format!("{art}?path=0/f"), None, Read, 200),
@@ -1164,6 +1273,29 @@ fn file_endpoints(f: &Fixture) -> Vec<Endpoint> {
     ]
 }
 
+/// Calls an endpoint as the MLflow client would, with its workspace header if it has one.
+async fn send(app: &TestApp, endpoint: &Endpoint, token: Option<&str>) -> (StatusCode, Value) {
+    use axum::body::Body;
+    use axum::http::Request;
+    let mut request = Request::builder()
+        .method(endpoint.method.clone())
+        .uri(&endpoint.path)
+        .header("host", "hangar.test");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(workspace) = &endpoint.workspace {
+        request = request.header("x-mlflow-workspace", workspace);
+    }
+    let request = match &endpoint.body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    };
+    app.send(request.unwrap()).await
+}
+
 #[tokio::test]
 async fn every_endpoint_as_every_caller() {
     for backend in backends() {
@@ -1172,14 +1304,7 @@ async fn every_endpoint_as_every_caller() {
             let f = fixture(&app, caller).await;
             for endpoint in endpoints(&f) {
                 let before = snapshot(&app, f.project).await;
-                let (status, body) = app
-                    .call(
-                        endpoint.method.clone(),
-                        &endpoint.path,
-                        f.token.as_deref(),
-                        endpoint.body.clone(),
-                    )
-                    .await;
+                let (status, body) = send(&app, &endpoint, f.token.as_deref()).await;
                 let want = expected(endpoint.class, caller, endpoint.ok);
                 assert_eq!(
                     status.as_u16(),
@@ -1196,7 +1321,10 @@ async fn every_endpoint_as_every_caller() {
                         endpoint.path
                     );
                     // Each surface answers in its own envelope.
-                    if endpoint.path.contains("/ml/mlflow/") {
+                    if endpoint.path.contains("/ml/mlflow/")
+                        || endpoint.path.starts_with("/api/2.0/")
+                        || endpoint.path.starts_with("/api/3.0/")
+                    {
                         assert!(body["error_code"].is_string(), "{body}");
                     } else {
                         assert!(body["message"].is_string(), "{body}");

@@ -1,3 +1,4 @@
 mod experiments;
 mod registry;
 mod runs;
+mod workspaces;
