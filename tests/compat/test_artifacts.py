@@ -220,3 +220,38 @@ def test_artifact_writes_need_a_writer(hangar, api, project, client, tracking_ur
     assert requests.get(url, headers=bearer(guest["token"]), timeout=30).content == b"yes"
     assert requests.delete(url, headers=bearer(guest["token"]), timeout=30).status_code == 403
     assert requests.get(url, timeout=30).status_code in (401, 404)
+
+
+def test_a_whole_run_downloads_as_dot_and_lists_through_the_tracking_api(client, tracking_uri, admin_token, tmp_path):
+    exp = client.create_experiment("whole-run")
+    run = client.create_run(exp).info
+    client.log_text(run.run_id, "top", "top.txt")
+    client.log_text(run.run_id, "deep", "model/sub/deep.txt")
+    got = Path(mlflow.artifacts.download_artifacts(run_id=run.run_id, artifact_path=".", dst_path=str(tmp_path)))
+    assert _tree(got) == {"top.txt": b"top", "model/sub/deep.txt": b"deep"}
+
+    # `artifacts/list` of the tracking API, as MLflow's server answers it.
+    listed = requests.get(f"{tracking_uri}/api/2.0/mlflow/artifacts/list", params={"run_id": run.run_id},
+                          headers=bearer(admin_token))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["root_uri"] == run.artifact_uri
+    assert sorted((f["path"], f["is_dir"]) for f in listed.json()["files"]) == [("model", True), ("top.txt", False)]
+    sub = requests.get(f"{tracking_uri}/api/2.0/mlflow/artifacts/list", params={"run_id": run.run_id, "path": "model/sub"},
+                       headers=bearer(admin_token)).json()
+    assert sub["files"] == [{"path": "model/sub/deep.txt", "is_dir": False, "file_size": 4}]
+    for bad, status in [({"run_id": run.run_id, "path": "../x"}, 400), ({"run_id": "0" * 32}, 404), ({}, 400)]:
+        r = requests.get(f"{tracking_uri}/api/2.0/mlflow/artifacts/list", params=bad, headers=bearer(admin_token))
+        assert r.status_code == status, (bad, r.text)
+
+
+@pytest.mark.skipif(MLFLOW_MAJOR >= 3, reason="MLflow 3 records logged models instead of the run's history tag")
+def test_log_model_records_the_runs_model_history(client):
+    from sklearn.linear_model import LinearRegression
+
+    with mlflow.start_run() as run:
+        mlflow.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]), "regressor")
+        mlflow.sklearn.log_model(LinearRegression().fit([[0], [2]], [0, 1]), "second")
+    history = json.loads(client.get_run(run.info.run_id).data.tags["mlflow.log-model.history"])
+    assert [m["artifact_path"] for m in history] == ["regressor", "second"]
+    assert all(m["run_id"] == run.info.run_id and "sklearn" in m["flavors"] for m in history)
+    assert all("config" not in flavor for m in history for flavor in m["flavors"].values())

@@ -83,3 +83,64 @@ def test_register_a_logged_model(client):
     assert mv.version == "1" and mv.aliases[0] == "1.0.0"
     assert mv.source == f"models:/{m.model_id}"
     assert client.get_model_version_download_uri("registered-from-logged", "1") == m.artifact_location
+
+
+def test_metrics_logged_with_a_model_id_are_the_models(client):
+    import pandas as pd
+    from mlflow.entities import LoggedModelInput, Metric
+
+    exp = client.create_experiment("lm-metrics")
+    mlflow.set_experiment(experiment_id=exp)
+    eval_set = mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2, 3]}), name="eval-set")
+    other_set = mlflow.data.from_pandas(pd.DataFrame({"x": [4, 5]}), name="other-set")
+    with mlflow.start_run() as run:
+        good = client.create_logged_model(exp, name="good", source_run_id=run.info.run_id)
+        poor = client.create_logged_model(exp, name="poor", source_run_id=run.info.run_id)
+        bare = client.create_logged_model(exp, name="bare", source_run_id=run.info.run_id)
+        mlflow.log_metric("acc", 0.91, step=1, model_id=good.model_id, dataset=eval_set)
+        mlflow.log_metric("acc", 0.95, step=2, model_id=good.model_id, dataset=eval_set)
+        mlflow.log_metric("acc", 0.40, step=1, model_id=poor.model_id, dataset=other_set)
+        now = support_now()
+        client.log_batch(run.info.run_id, metrics=[
+            Metric("loss", 0.2, now, 0, model_id=poor.model_id),
+            Metric("loss", 0.1, now, 1, model_id=poor.model_id),
+        ])
+        client.log_inputs(run.info.run_id, models=[LoggedModelInput(good.model_id)])
+        with pytest.raises(MlflowException) as e:
+            client.log_inputs(run.info.run_id, models=[LoggedModelInput("m-" + "1" * 32)])
+        assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    got = client.get_logged_model(good.model_id)
+    points = sorted((m.key, m.value, m.step, m.dataset_name, m.dataset_digest, m.run_id) for m in got.metrics)
+    assert points == [("acc", 0.91, 1, "eval-set", eval_set.digest, run.info.run_id),
+                      ("acc", 0.95, 2, "eval-set", eval_set.digest, run.info.run_id)]
+    poor_points = {(m.key, m.step): m.value for m in client.get_logged_model(poor.model_id).metrics}
+    assert poor_points == {("acc", 1): 0.40, ("loss", 0): 0.2, ("loss", 1): 0.1}
+    assert client.get_logged_model(bare.model_id).metrics == []
+    # The points are the run's too, and the run lists the model it used.
+    finished = client.get_run(run.info.run_id)
+    assert finished.data.metrics["acc"] == 0.95 and finished.data.metrics["loss"] == 0.1
+    # (`mlflow.log_metric` with a model logs the model as an input of the run, too.)
+    assert sorted(i.model_id for i in finished.inputs.model_inputs) == sorted([good.model_id, poor.model_id])
+
+    names = lambda page: sorted(m.name for m in page)  # noqa: E731
+    assert names(client.search_logged_models([exp], filter_string="metrics.acc > 0.5")) == ["good"]
+    assert names(client.search_logged_models([exp], datasets=[{"dataset_name": "eval-set"}])) == ["good"]
+    assert names(client.search_logged_models(
+        [exp], datasets=[{"dataset_name": "other-set", "dataset_digest": other_set.digest}])) == ["poor"]
+    assert names(client.search_logged_models(
+        [exp], filter_string="metrics.acc > 0.1", datasets=[{"dataset_name": "other-set"}])) == ["poor"]
+    assert client.search_logged_models([exp], datasets=[{"dataset_name": "missing"}]) == []
+    ordered = client.search_logged_models([exp], order_by=[{"field_name": "metrics.acc", "ascending": False}])
+    assert [m.name for m in ordered] == ["good", "poor", "bare"]
+    # A point for a model that is not there changes nothing.
+    with pytest.raises(MlflowException) as e:
+        client.log_metric(run.info.run_id, "acc", 1.0, model_id="m-" + "0" * 32)
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert client.get_run(run.info.run_id).data.metrics["acc"] == 0.95
+
+
+def support_now() -> int:
+    from support import now_ms
+
+    return now_ms()

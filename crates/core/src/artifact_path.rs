@@ -70,6 +70,16 @@ impl ArtifactPath {
         Ok(ArtifactPath(segments))
     }
 
+    /// A folder to list: as [`ArtifactPath::parse`], but a `.` segment names the folder it is
+    /// in, as in MLflow (whose client lists `<run>/artifacts/.` to download a whole run).
+    pub fn parse_listing(raw: &str) -> Result<ArtifactPath, PathError> {
+        if raw.starts_with('/') || raw.contains("//") || raw.split('/').all(|s| s != ".") {
+            return ArtifactPath::parse(raw);
+        }
+        let kept: Vec<&str> = raw.split('/').filter(|s| *s != ".").collect();
+        ArtifactPath::parse(&kept.join("/"))
+    }
+
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
@@ -103,6 +113,30 @@ impl fmt::Display for ArtifactPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_may_name_the_current_folder() {
+        for (raw, shown) in [
+            (".", ""),
+            ("./", ""),
+            ("1/r/artifacts/.", "1/r/artifacts"),
+            ("a/./b", "a/b"),
+            ("./a", "a"),
+        ] {
+            assert_eq!(
+                ArtifactPath::parse_listing(raw).unwrap().to_string(),
+                shown,
+                "{raw}"
+            );
+        }
+        for bad in ["a/../b", "..", "./..", "a//.", "/.", "%2e/x"] {
+            assert!(ArtifactPath::parse_listing(bad).is_err(), "{bad}");
+        }
+        assert!(
+            ArtifactPath::parse("a/./b").is_err(),
+            "a file path stays strict"
+        );
+    }
 
     #[test]
     fn legitimate_names_pass_and_normalise() {

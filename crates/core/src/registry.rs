@@ -12,6 +12,33 @@ pub const MAX_DESCRIPTION_LEN: usize = 10_000;
 pub const MAX_TAG_VALUE_LEN: usize = 5_000;
 /// The tag whose value is a version's semver (GitLab's explicit-version tag).
 pub const SEMVER_TAG: &str = "gitlab.version";
+/// The tag that makes a registered model, or a version, one of MLflow 3's prompts.
+pub const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+/// A prompt version's template (text, or a JSON list of chat messages).
+pub const PROMPT_TEXT_TAG: &str = "mlflow.prompt.text";
+/// `text` or `chat`.
+pub const PROMPT_TYPE_TAG: &str = "_mlflow_prompt_type";
+/// A prompt version's response format (a JSON schema).
+pub const PROMPT_RESPONSE_FORMAT_TAG: &str = "_mlflow_prompt_response_format";
+/// Longest prompt-registry tag value (MLflow's `MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH`): a
+/// template is a tag.
+pub const MAX_PROMPT_TAG_VALUE_LEN: usize = 100_000;
+/// The sources MLflow's client sends for a prompt version, the only ones a prompt may have.
+pub const PROMPT_SOURCES: [&str; 2] = ["dummy-source", "prompt-template"];
+
+/// Whether `tags` mark a prompt (the last value of the tag wins, as in MLflow).
+pub fn is_prompt(tags: &[(String, String)]) -> bool {
+    tags.iter()
+        .rev()
+        .find(|(k, _)| k == PROMPT_TAG)
+        .is_some_and(|(_, v)| v.eq_ignore_ascii_case("true"))
+}
+
+/// Whether `key` is one of the prompt registry's own tags, whose values may be templates.
+pub fn is_prompt_tag_key(key: &str) -> bool {
+    key.starts_with("mlflow.prompt.") || key.starts_with("_mlflow_prompt_")
+}
+
 /// The prefix of a model's default experiment (`[model]<name>`), as GitLab names it.
 pub const MODEL_EXPERIMENT_PREFIX: &str = "[model]";
 

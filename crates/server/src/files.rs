@@ -62,6 +62,11 @@ pub fn folder_path(raw: &str) -> Result<ArtifactPath, FileError> {
     ArtifactPath::parse(raw).map_err(|e| FileError::InvalidPath(e.to_string()))
 }
 
+/// Parses a folder to list (`""` is the root; `.` segments name their folder, as in MLflow).
+pub fn listing_path(raw: &str) -> Result<ArtifactPath, FileError> {
+    ArtifactPath::parse_listing(raw).map_err(|e| FileError::InvalidPath(e.to_string()))
+}
+
 /// Streams the request body to `path`, replacing any file there.
 pub async fn upload(
     state: &AppState,

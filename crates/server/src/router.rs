@@ -11,25 +11,30 @@ use tracing::Level;
 /// JSON bodies larger than this are refused before they are parsed.
 pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Where the MLflow surface is mounted: under a project's prefix, and at the root for the
+/// workspace `X-MLFLOW-WORKSPACE` names or else project 1 (what a plain
+/// `MLFLOW_TRACKING_URI=<host>` reaches); each under `api` (the client) and
+/// `ajax-api` (MLflow's web UI, and tools written against it), which MLflow serves alike.
+/// Both reach the same handlers, so they authenticate and authorize alike.
+const MLFLOW_MOUNTS: [&str; 4] = [
+    "/api/v4/projects/{project}/ml/mlflow/api",
+    "/api/v4/projects/{project}/ml/mlflow/ajax-api",
+    "/api",
+    "/ajax-api",
+];
+
 pub fn router(state: AppState) -> Router {
     let mlflow = api::mlflow::router();
     let artifacts = api::mlflow::artifacts_router();
-    Router::new()
-        .nest(
-            "/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow",
-            mlflow.clone(),
-        )
-        .nest("/api/2.0/mlflow", mlflow)
-        .nest(
-            "/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow-artifacts",
-            artifacts.clone(),
-        )
-        .nest("/api/2.0/mlflow-artifacts", artifacts)
-        .nest(
-            "/api/v4/projects/{project}/ml/mlflow/api/3.0/mlflow",
-            api::mlflow::v3_router(),
-        )
-        .nest("/api/3.0/mlflow", api::mlflow::v3_router())
+    let v3 = api::mlflow::v3_router();
+    let mut router = Router::new();
+    for mount in MLFLOW_MOUNTS {
+        router = router
+            .nest(&format!("{mount}/2.0/mlflow"), mlflow.clone())
+            .nest(&format!("{mount}/2.0/mlflow-artifacts"), artifacts.clone())
+            .nest(&format!("{mount}/3.0/mlflow"), v3.clone());
+    }
+    router
         .nest(
             "/api/v4/projects/{project}/packages",
             api::packages::router(),

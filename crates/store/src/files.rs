@@ -32,6 +32,35 @@ pub(crate) fn push_below(sql: &mut Sql, dir: &str) {
     }
 }
 
+/// The statement that deletes the files below `dir` except those below a folder of `kept`
+/// (the roots of packages that still serve them), returning their blobs; None when a kept
+/// folder holds `dir` itself (or `dir` is the whole tree).
+pub(crate) fn delete_below_sql(
+    backend: crate::Backend,
+    project_id: i64,
+    dir: &str,
+    kept: &[String],
+) -> Option<Sql> {
+    let within = |inner: &str, outer: &str| {
+        outer.is_empty() || inner == outer || inner.starts_with(&format!("{outer}/"))
+    };
+    if dir.is_empty() || kept.iter().any(|k| within(dir, k)) {
+        return None;
+    }
+    let mut sql = Sql::for_backend(backend, "DELETE FROM files WHERE project_id = ");
+    sql.bind_i64(project_id);
+    push_below(&mut sql, dir);
+    for k in kept.iter().filter(|k| within(k, dir)) {
+        sql.push(" AND NOT (path >= ")
+            .bind_str(&format!("{k}/"))
+            .push(" AND path < ")
+            .bind_str(&format!("{k}0"))
+            .push(")");
+    }
+    sql.push(" RETURNING blob_key");
+    Some(sql)
+}
+
 #[async_trait]
 impl FileRepo for SqlStore {
     async fn commit_file(&self, file: NewFile) -> Result<(StoredFile, Option<String>), StoreError> {

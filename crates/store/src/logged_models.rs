@@ -7,9 +7,10 @@ use crate::registered_models::{load_tags, push_ids, push_string_comparison, upse
 use crate::sql::{Arg, Sql};
 use crate::{LoggedModelRepo, SqlStore, StoreError};
 use async_trait::async_trait;
-use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
+use hangar_core::filter::{Clause, Comparator, Key, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
 
 const MODEL_COLUMNS: &str = "lm.id, lm.project_id, e.iid AS experiment_iid, lm.model_uuid, lm.name, \
      lm.model_type, lm.source_run_id, lm.status, lm.status_message, lm.artifact_uri, \
@@ -40,11 +41,29 @@ fn model_from_row(row: &AnyRow) -> Result<LoggedModel, sqlx::Error> {
         deleted: row.try_get::<i64, _>("deleted")? != 0,
         tags: Vec::new(),
         params: Vec::new(),
+        metrics: Vec::new(),
     })
 }
 
-/// Appends a logged-model filter clause (keys already checked by the filter parser).
-fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
+/// Appends `AND (…)` restricting the metric points `x` to any of `datasets` (none: all).
+fn push_datasets(sql: &mut Sql, datasets: &[DatasetRef]) {
+    for (i, dataset) in datasets.iter().enumerate() {
+        sql.push(if i == 0 { " AND ((" } else { " OR (" })
+            .push("x.dataset_name = ")
+            .bind_str(&dataset.name);
+        if let Some(digest) = &dataset.digest {
+            sql.push(" AND x.dataset_digest = ").bind_str(digest);
+        }
+        sql.push(")");
+    }
+    if !datasets.is_empty() {
+        sql.push(")");
+    }
+}
+
+/// Appends a logged-model filter clause (keys already checked by the filter parser); metric
+/// clauses look at points on `datasets` only.
+fn push_clause(sql: &mut Sql, clause: &Clause, datasets: &[DatasetRef]) -> Result<(), StoreError> {
     let numeric_op = |c: Comparator| match c {
         Comparator::Eq => Ok(" = "),
         Comparator::Ne => Ok(" <> "),
@@ -104,9 +123,23 @@ fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
             sql.push(")");
             Ok(())
         }
-        Key::Metric(_) => Err(StoreError::Invalid(
-            "Filtering logged models by metrics is not supported by Hangar yet.".into(),
-        )),
+        Key::Metric(key) => {
+            let Value::Num(n) = clause.value else {
+                return Err(StoreError::Invalid(format!(
+                    "Unsupported value {:?}",
+                    clause.value
+                )));
+            };
+            // Any point of the metric (on the searched datasets) that satisfies it, as MLflow.
+            sql.push(" AND EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = lm.id AND x.key = ")
+                .bind_str(key)
+                .push(" AND x.is_nan = 0 AND x.value")
+                .push(numeric_op(clause.comparator)?)
+                .bind(Arg::F64(n));
+            push_datasets(sql, datasets);
+            sql.push(")");
+            Ok(())
+        }
         other => Err(StoreError::Invalid(format!(
             "Unsupported filter key {other:?}"
         ))),
@@ -127,10 +160,39 @@ fn order_column(key: &Key) -> Result<&'static str, StoreError> {
                 "Invalid order by field name: {other}."
             ))),
         },
-        _ => Err(StoreError::Invalid(
-            "Ordering logged models by metrics is not supported by Hangar yet.".into(),
-        )),
+        other => Err(StoreError::Invalid(format!(
+            "Invalid order by field name: {other:?}. Only metrics are supported."
+        ))),
     }
+}
+
+/// Appends one ORDER BY term: an attribute, or the latest value of a metric (on the order's
+/// dataset), models without it last.
+fn push_order(sql: &mut Sql, order: &LoggedModelOrder, first: bool) -> Result<(), StoreError> {
+    let direction = if order.order.ascending {
+        " ASC"
+    } else {
+        " DESC"
+    };
+    sql.push(if first { " ORDER BY " } else { ", " });
+    let Key::Metric(key) = &order.order.key else {
+        sql.push(order_column(&order.order.key)?).push(direction);
+        return Ok(());
+    };
+    let latest = |sql: &mut Sql| {
+        sql.push("(SELECT CASE WHEN x.is_nan = 1 THEN NULL ELSE x.value END FROM logged_model_metrics x WHERE x.model_id = lm.id AND x.key = ")
+            .bind_str(key);
+        if let Some(dataset) = &order.dataset {
+            push_datasets(sql, std::slice::from_ref(dataset));
+        }
+        sql.push(" ORDER BY x.timestamp DESC, x.step DESC LIMIT 1)");
+    };
+    sql.push("CASE WHEN ");
+    latest(sql);
+    sql.push(" IS NULL THEN 1 ELSE 0 END, ");
+    latest(sql);
+    sql.push(direction);
+    Ok(())
 }
 
 impl SqlStore {
@@ -144,11 +206,48 @@ impl SqlStore {
         let ids: Vec<i64> = models.iter().map(|m| m.row_id).collect();
         let mut tags = load_tags(self, "logged_model_tags", "model_id", &ids).await?;
         let mut params = load_tags(self, "logged_model_params", "model_id", &ids).await?;
+        let mut metrics = self.load_model_metrics(&ids).await?;
         for m in &mut models {
             m.tags = tags.remove(&m.row_id).unwrap_or_default();
             m.params = params.remove(&m.row_id).unwrap_or_default();
+            m.metrics = metrics.remove(&m.row_id).unwrap_or_default();
         }
         Ok(models)
+    }
+
+    /// Every metric point of the given models, by key, time and step.
+    async fn load_model_metrics(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<LoggedModelMetric>>, StoreError> {
+        let mut out: HashMap<i64, Vec<LoggedModelMetric>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(
+            "SELECT x.model_id, x.key, x.value, x.is_nan, x.timestamp, x.step, r.run_uuid,
+                 x.dataset_name, x.dataset_digest
+             FROM logged_model_metrics x JOIN runs r ON r.id = x.run_id WHERE x.model_id IN (",
+        );
+        push_ids(&mut sql, ids);
+        sql.push(") ORDER BY x.model_id, x.key, x.timestamp, x.step, r.run_uuid");
+        let rows = self
+            .read_all(&sql, ids.len() > 1, |row| {
+                Ok((
+                    row.i64("model_id")?,
+                    LoggedModelMetric {
+                        metric: crate::runs::metric_from_row(row)?,
+                        run_uuid: row.string("run_uuid")?,
+                        dataset_name: row.string("dataset_name")?,
+                        dataset_digest: row.string("dataset_digest")?,
+                    },
+                ))
+            })
+            .await?;
+        for (model, point) in rows {
+            out.entry(model).or_default().push(point);
+        }
+        Ok(out)
     }
 
     async fn touch_logged_model(
@@ -330,7 +429,8 @@ impl LoggedModelRepo for SqlStore {
         project_id: i64,
         experiment_iids: &[i64],
         filter: &[Clause],
-        order_by: &[OrderBy],
+        datasets: &[DatasetRef],
+        order_by: &[LoggedModelOrder],
         paging: Paging,
     ) -> Result<Vec<LoggedModel>, StoreError> {
         let mut sql = Sql::new("SELECT ");
@@ -342,21 +442,22 @@ impl LoggedModelRepo for SqlStore {
         push_ids(&mut sql, experiment_iids);
         sql.push(")");
         for clause in filter {
-            push_clause(&mut sql, clause)?;
+            push_clause(&mut sql, clause, datasets)?;
         }
-        let mut terms = Vec::new();
-        for order in order_by {
-            let column = order_column(&order.key)?;
-            terms.push(format!(
-                "{column} {}",
-                if order.ascending { "ASC" } else { "DESC" }
-            ));
+        // Datasets without a metric clause: the models with any point on them (MLflow's rule).
+        if !datasets.is_empty() && !filter.iter().any(|c| matches!(c.key, Key::Metric(_))) {
+            sql.push(" AND EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = lm.id");
+            push_datasets(&mut sql, datasets);
+            sql.push(")");
         }
-        if terms.is_empty() {
-            terms.push("lm.creation_time DESC".into());
+        for (i, order) in order_by.iter().enumerate() {
+            push_order(&mut sql, order, i == 0)?;
         }
-        terms.push("lm.id ASC".into());
-        sql.push(" ORDER BY ").push(&terms.join(", "));
+        sql.push(if order_by.is_empty() {
+            " ORDER BY lm.creation_time DESC, lm.id ASC"
+        } else {
+            ", lm.id ASC"
+        });
         sql.push(" LIMIT ")
             .bind_i64(paging.limit)
             .push(" OFFSET ")

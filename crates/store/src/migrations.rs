@@ -61,6 +61,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0009_metric_points.sql"),
     ),
     (
+        10,
+        "version_links",
+        include_str!("../migrations/sqlite/0010_version_links.sql"),
+        include_str!("../migrations/postgres/0010_version_links.sql"),
+    ),
+    (
         11,
         "workspaces",
         include_str!("../migrations/sqlite/0011_workspaces.sql"),
@@ -94,11 +100,54 @@ async fn run_through(backend: Backend, pool: &AnyPool, last: i64) -> Result<(), 
             )
         })
         .collect();
-    Migrator::with_migrations(migrations).run(pool).await?;
+    let migrator = Migrator::with_migrations(migrations);
+    if backend == Backend::Postgres {
+        migrator.run(pool).await?;
+    } else {
+        run_on_sqlite(&migrator, pool).await?;
+    }
     if last >= WORKSPACES {
         crate::projects::name_unnamed_workspaces(pool).await?;
     }
     Ok(())
+}
+
+/// SQLite rebuilds a table to change a constraint, and dropping the old table would run its
+/// children's ON DELETE actions: migrations run with foreign keys off (the pragma is a no-op
+/// inside a transaction, so it is set around them), then, if any was applied, the whole
+/// database is checked; the connection is closed rather than returned to the pool with the
+/// pragma.
+async fn run_on_sqlite(migrator: &Migrator, pool: &AnyPool) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut conn)
+        .await?;
+    let before = applied_version(&mut conn).await;
+    let migrated = migrator.run(&mut conn).await;
+    let violations = if applied_version(&mut conn).await != before {
+        sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut conn)
+            .await?
+            .len()
+    } else {
+        0
+    };
+    sqlx::Connection::close(conn).await?;
+    migrated?;
+    if violations > 0 {
+        return Err(StoreError::Config(format!(
+            "the migrated database has {violations} rows whose foreign keys point nowhere"
+        )));
+    }
+    Ok(())
+}
+
+/// The newest migration applied (0 on a database that has none).
+async fn applied_version(conn: &mut sqlx::AnyConnection) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+        .fetch_one(conn)
+        .await
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -140,7 +189,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (backend, url) in empty_databases(dir.path()).await {
             let pool = AnyPool::connect(&url).await.unwrap();
-            run_through(backend, &pool, 9).await.unwrap();
+            run_through(backend, &pool, 10).await.unwrap();
             let (p100, p101) = ("p".repeat(100), "P".repeat(101));
             let projects: [(i64, &str, &str); 10] = [
                 (1, "admin", "default"),
@@ -259,6 +308,61 @@ mod tests {
                 .map(|(k, v, n, s)| (k.to_string(), *v, *n, *s))
                 .collect();
             assert_eq!(points, expected, "{backend:?}");
+            pool.close().await;
+            if backend == Backend::Postgres {
+                let name = url.rsplit_once('/').unwrap().1;
+                on_postgres_server(&format!("DROP DATABASE {name} WITH (FORCE)")).await;
+            }
+        }
+    }
+
+    /// Migration 10 rebuilds `model_versions` on SQLite: what points at a version (tags,
+    /// aliases, its package) must survive, and the same run may then back a second version.
+    #[tokio::test]
+    async fn the_version_links_upgrade_keeps_what_points_at_versions() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        for (backend, url) in empty_databases(dir.path()).await {
+            let pool = AnyPool::connect(&url).await.unwrap();
+            run_through(backend, &pool, 9).await.unwrap();
+            for statement in [
+                "INSERT INTO projects (id, namespace, path, name, visibility, registry_access, created_at, updated_at) VALUES (1, 'n', 'p', 'p', 'private', 'enabled', 0, 0)",
+                "INSERT INTO experiments (id, project_id, iid, name, artifact_location, creation_time, last_update_time) VALUES (1, 1, 1, '[model]m', 'mlflow-artifacts:/1', 0, 0)",
+                "INSERT INTO runs (id, project_id, experiment_id, iid, run_uuid, name, status, start_time, artifact_uri) VALUES (1, 1, 1, 1, 'r', 'r', 'RUNNING', 0, 'mlflow-artifacts:/1/r/artifacts')",
+                "INSERT INTO registered_models (id, project_id, name, experiment_id, creation_time, last_updated_time, last_version_number, highest_semver, latest_version_id) VALUES (1, 1, 'm', 1, 0, 0, 1, '1.0.0', 7)",
+                "INSERT INTO model_versions (id, model_id, number, semver, storage_location, run_id, creation_time, last_updated_time) VALUES (7, 1, 1, '1.0.0', 'mlflow-artifacts:/1/r/artifacts', 1, 0, 0)",
+                "INSERT INTO model_version_tags (version_id, key, value) VALUES (7, 'gitlab.version', '1.0.0')",
+                "INSERT INTO registered_model_aliases (model_id, alias, version_id) VALUES (1, 'champion', 7)",
+                "INSERT INTO packages (project_id, package_type, name, version, root, model_version_id, created_at) VALUES (1, 'ml_model', 'm', '1.0.0', '1/r/artifacts', 7, 0)",
+            ] {
+                sqlx::query(statement).execute(&pool).await.unwrap();
+            }
+            run(backend, &pool).await.unwrap();
+            for (table, expected) in [
+                ("model_version_tags WHERE version_id = 7", 1),
+                ("registered_model_aliases WHERE version_id = 7", 1),
+                ("packages WHERE model_version_id = 7", 1),
+                (
+                    "model_versions WHERE id = 7 AND run_id = 1 AND external_run_id = ''",
+                    1,
+                ),
+            ] {
+                let statement = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+                let n: i64 = sqlx::query_scalar(statement)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                assert_eq!(n, expected, "{backend:?}: {table}");
+            }
+            // The run backs a second version now; a version still cannot repeat a semver.
+            sqlx::query("INSERT INTO model_versions (id, model_id, number, semver, storage_location, run_id, creation_time, last_updated_time) VALUES (8, 1, 2, '1.0.1', 's', 1, 0, 0)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            let repeated = sqlx::query("INSERT INTO model_versions (id, model_id, number, semver, storage_location, run_id, creation_time, last_updated_time) VALUES (9, 1, 3, '1.0.1', 's', 1, 0, 0)")
+                .execute(&pool)
+                .await;
+            assert!(repeated.is_err(), "{backend:?}");
             pool.close().await;
             if backend == Backend::Postgres {
                 let name = url.rsplit_once('/').unwrap().1;

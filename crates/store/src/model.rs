@@ -329,6 +329,13 @@ pub struct Metric {
     pub step: i64,
 }
 
+/// A metric point and the MLflow run id it was logged to (reads across runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMetric {
+    pub run_uuid: String,
+    pub metric: Metric,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub name: String,
@@ -356,6 +363,8 @@ pub struct Run {
     pub inputs: Vec<DatasetInput>,
     /// Logged models the run produced (`runs/outputs`): `(model_id, step)`.
     pub outputs: Vec<(String, i64)>,
+    /// Logged models the run used (`log_inputs(models=…)`): their `model_id`s.
+    pub model_inputs: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -381,6 +390,44 @@ pub struct Batch {
     pub metrics: Vec<Metric>,
     pub params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
+    /// Points of `metrics` logged with a `model_id` (MLflow 3): also the logged model's.
+    pub model_metrics: Vec<ModelMetric>,
+}
+
+/// A metric point of a logged model: logged by a run with `model_id`, on a dataset or none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelMetric {
+    /// The logged model's row id (one of the run's project).
+    pub model_row_id: i64,
+    pub metric: Metric,
+    /// `""` when the point names no dataset.
+    pub dataset_name: String,
+    pub dataset_digest: String,
+}
+
+/// A logged model's metric point as read back, with the run that logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelMetric {
+    pub metric: Metric,
+    pub run_uuid: String,
+    pub dataset_name: String,
+    pub dataset_digest: String,
+}
+
+/// A dataset named by a logged-model search (`datasets`, or an `order_by`'s dataset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetRef {
+    pub name: String,
+    /// Any digest when `None`.
+    pub digest: Option<String>,
+}
+
+/// A logged-model search's order: an attribute, or a metric's latest value, optionally on
+/// one dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelOrder {
+    pub order: hangar_core::filter::OrderBy,
+    pub dataset: Option<DatasetRef>,
 }
 
 /// A token with its user and, when the project exists, the project and the user's role.
@@ -428,8 +475,11 @@ pub struct ModelVersion {
     pub user_id: String,
     pub source: String,
     pub storage_location: String,
-    /// The candidate's MLflow `run_id`.
+    /// The linked run's MLflow `run_id` (a run of the version's project).
     pub run_uuid: Option<String>,
+    /// A `run_id` the client gave that is no run of this project: shown, never resolved
+    /// (`""` when none).
+    pub external_run_id: String,
     pub run_link: String,
     pub model_uuid: String,
     pub stage: hangar_core::registry::Stage,
@@ -449,15 +499,34 @@ pub enum VersionStorage {
     Fixed(String),
 }
 
+/// Which semantic version a new version gets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SemverChoice {
+    /// The patch after the highest the model ever had.
+    Next,
+    /// Exactly this one (already validated); refused when the model has or had it.
+    Exact(String),
+    /// This one when the model never had it, else the next: a copy carries its source's
+    /// `gitlab.version` tag, which says nothing about the destination's versions.
+    Preferred(String),
+}
+
+impl From<Option<String>> for SemverChoice {
+    /// A semver someone typed is exact; none is the next.
+    fn from(given: Option<String>) -> Self {
+        given.map_or(SemverChoice::Next, SemverChoice::Exact)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewModelVersion {
-    /// An explicit semver (already validated); otherwise the next patch.
-    pub semver: Option<String>,
+    pub semver: SemverChoice,
     pub description: String,
     pub user_id: String,
     pub source: String,
-    /// A run of the project to promote; without one a fresh candidate is created in the
-    /// model's default experiment.
+    /// The run the version comes from: linked when it is a run of the project, else kept as
+    /// an external reference. Without one a fresh candidate is created in the model's
+    /// default experiment.
     pub run_uuid: Option<String>,
     pub run_link: String,
     pub model_uuid: String,
@@ -528,6 +597,8 @@ pub struct LoggedModel {
     pub deleted: bool,
     pub tags: Vec<(String, String)>,
     pub params: Vec<(String, String)>,
+    /// Every point logged for the model, by key, time and step.
+    pub metrics: Vec<LoggedModelMetric>,
 }
 
 #[derive(Debug, Clone)]

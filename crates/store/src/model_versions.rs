@@ -16,8 +16,8 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 pub(crate) const VERSION_COLUMNS: &str = "v.id, v.model_id, m.name AS model_name, v.number, v.semver, \
-     v.description, v.user_id, v.source, v.storage_location, r.run_uuid, v.run_link, \
-     v.model_uuid, v.current_stage, v.creation_time, v.last_updated_time";
+     v.description, v.user_id, v.source, v.storage_location, r.run_uuid, v.external_run_id, \
+     v.run_link, v.model_uuid, v.current_stage, v.creation_time, v.last_updated_time";
 pub(crate) const VERSION_FROM: &str = " FROM model_versions v JOIN registered_models m ON m.id = v.model_id \
      LEFT JOIN runs r ON r.id = v.run_id";
 
@@ -33,6 +33,7 @@ fn version_from_row(row: &dyn Cols) -> Result<ModelVersion, sqlx::Error> {
         source: row.string("source")?,
         storage_location: row.string("storage_location")?,
         run_uuid: row.opt_string("run_uuid")?,
+        external_run_id: row.string("external_run_id")?,
         run_link: row.string("run_link")?,
         model_uuid: row.string("model_uuid")?,
         stage: Stage::parse(&row.string("current_stage")?).unwrap_or(Stage::None),
@@ -124,61 +125,58 @@ async fn insert_version(
         .as_deref()
         .and_then(|s| semver::parse(s).ok());
 
-    let version = match &new.semver {
-        Some(explicit) => semver::parse(explicit).map_err(StoreError::Invalid)?,
-        None => semver::next_after(highest.as_ref()),
-    };
-    let version_text = version.to_string();
     // The next patch is above every version the model ever had (`highest_semver` is never
-    // lowered, deleted versions included), so only an explicit semver can be taken.
-    let taken: Option<i64> = match &new.semver {
-        None => None,
-        Some(_) => {
+    // lowered, deleted versions included), so only a given semver can be taken.
+    let next = || semver::next_after(highest.as_ref());
+    let version = match &new.semver {
+        SemverChoice::Next => next(),
+        SemverChoice::Exact(given) | SemverChoice::Preferred(given) => {
+            let given = semver::parse(given).map_err(StoreError::Invalid)?;
             let sql =
                 Sql::new("SELECT deleted FROM model_versions WHERE model_id = $1 AND semver = $2")
                     .arg(model_id)
-                    .arg(&version_text);
-            conn.fetch_optional(&sql, |row| row.i64("deleted")).await?
+                    .arg(given.to_string());
+            match conn.fetch_optional(&sql, |row| row.i64("deleted")).await? {
+                None => given,
+                Some(_) if matches!(new.semver, SemverChoice::Preferred(_)) => next(),
+                Some(deleted) => {
+                    let why = if deleted != 0 {
+                        " (it was deleted; a version's semver is never reused)"
+                    } else {
+                        ""
+                    };
+                    return Err(StoreError::Conflict(format!(
+                        "Model version {given} of model '{model_name}' already exists{why}."
+                    )));
+                }
+            }
         }
     };
-    if let Some(deleted) = taken {
-        let why = if deleted != 0 {
-            " (it was deleted; a version's semver is never reused)"
-        } else {
-            ""
-        };
-        return Err(StoreError::Conflict(format!(
-            "Model version {version_text} of model '{model_name}' already exists{why}."
-        )));
-    }
+    let version_text = version.to_string();
 
-    let (run_row, run_uuid, artifact_uri) = match &new.run_uuid {
+    // The linked run: the given run when it is one of this project's (any number of versions
+    // may share it), else a fresh candidate; a given id that is no run here is only recorded.
+    let given_run = match &new.run_uuid {
         Some(run_uuid) => {
             let sql = Sql::new(
-                "SELECT r.id, r.artifact_uri, (SELECT v.number FROM model_versions v
-                     JOIN registered_models rm ON rm.id = v.model_id
-                     WHERE v.run_id = r.id) AS linked
-                 FROM runs r WHERE r.project_id = $1 AND r.run_uuid = $2",
+                "SELECT id, artifact_uri FROM runs WHERE project_id = $1 AND run_uuid = $2",
             )
             .arg(project_id)
             .arg(run_uuid);
-            let (id, artifact_uri, linked) = conn
+            let found = conn
                 .fetch_optional(&sql, |row| {
-                    Ok((
-                        row.i64("id")?,
-                        row.string("artifact_uri")?,
-                        row.opt_i64("linked")?,
-                    ))
+                    Ok((row.i64("id")?, row.string("artifact_uri")?))
                 })
-                .await?
-                .ok_or_else(|| StoreError::Invalid(format!("Run with id={run_uuid} not found")))?;
-            if linked.is_some() {
-                return Err(StoreError::Invalid(format!(
-                    "Run {run_uuid} already belongs to a model version; a run can be promoted once."
-                )));
-            }
-            (id, run_uuid.clone(), artifact_uri)
+                .await?;
+            Some((run_uuid.clone(), found))
         }
+        None => None,
+    };
+    let (run_row, run_uuid, external_run_id, artifact_uri) = match given_run {
+        Some((run_uuid, Some((id, artifact_uri)))) => {
+            (Some(id), Some(run_uuid), String::new(), Some(artifact_uri))
+        }
+        Some((external, None)) => (None, None, external, None),
         None => {
             let run = insert_run_into(
                 conn,
@@ -194,21 +192,28 @@ async fn insert_version(
                 },
             )
             .await?;
-            (run.info.row_id, run.info.run_uuid, run.info.artifact_uri)
+            (
+                Some(run.info.row_id),
+                Some(run.info.run_uuid),
+                String::new(),
+                Some(run.info.artifact_uri),
+            )
         }
     };
-    let storage_location = match &new.storage {
-        VersionStorage::Candidate(path) if path.is_empty() => artifact_uri,
-        VersionStorage::Candidate(path) => {
-            format!("{}/{}", artifact_uri.trim_end_matches('/'), path)
+    let storage_location = match (&new.storage, artifact_uri) {
+        (VersionStorage::Fixed(location), _) => location.clone(),
+        (VersionStorage::Candidate(path), Some(root)) if path.is_empty() => root,
+        (VersionStorage::Candidate(path), Some(root)) => {
+            format!("{}/{}", root.trim_end_matches('/'), path)
         }
-        VersionStorage::Fixed(location) => location.clone(),
+        // An external run's files are not here: the source is recorded, never read.
+        (VersionStorage::Candidate(_), None) => new.source.clone(),
     };
     let insert = Sql::new(
         "INSERT INTO model_versions (model_id, number, semver, description, user_id, source,
-             storage_location, run_id, run_link, model_uuid, current_stage, creation_time,
-             last_updated_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'None', $11, $11) RETURNING id",
+             storage_location, run_id, external_run_id, run_link, model_uuid, current_stage,
+             creation_time, last_updated_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'None', $12, $12) RETURNING id",
     )
     .arg(model_id)
     .arg(number)
@@ -218,6 +223,7 @@ async fn insert_version(
     .arg(&new.source)
     .arg(&storage_location)
     .arg(run_row)
+    .arg(&external_run_id)
     .arg(&new.run_link)
     .arg(&new.model_uuid)
     .arg(now);
@@ -225,7 +231,7 @@ async fn insert_version(
         .fetch_one(&insert, |row| row.i64("id"))
         .await
         .map_err(crate::error::conflict(format!(
-            "Model version {version_text} of model '{model_name}' or its run is already registered."
+            "Model version {version_text} of model '{model_name}' already exists."
         )))?;
     let mut tags: Vec<(String, String)> = new
         .tags
@@ -275,7 +281,8 @@ async fn insert_version(
         user_id: new.user_id,
         source: new.source,
         storage_location,
-        run_uuid: Some(run_uuid),
+        run_uuid,
+        external_run_id,
         run_link: new.run_link,
         model_uuid: new.model_uuid,
         stage: Stage::None,
@@ -284,6 +291,9 @@ async fn insert_version(
         tags,
         aliases: Vec::new(),
     };
+    if !version.model_uuid.is_empty() {
+        record_on_logged_model(conn, project_id, &version).await?;
+    }
     let package = insert_version_package(conn, project_id, &version);
     conn.execute(&package).await?;
     let event = NewAuditEvent {
@@ -294,13 +304,51 @@ async fn insert_version(
         target_type: "model_version".into(),
         target: format!("{}/{}", version.model_name, version.semver),
         details: serde_json::json!({
-            "number": version.number, "run_id": version.run_uuid, "source": version.source,
+            "number": version.number, "source": version.source,
+            "run_id": version.run_uuid.as_deref().unwrap_or(&version.external_run_id),
         })
         .to_string(),
     };
     let audit = crate::audit_events::insert_audit_event(conn, &event);
     conn.execute(&audit).await?;
     Ok(version)
+}
+
+/// Adds the version to its logged model's `mlflow.modelVersions` tag (a JSON list of
+/// `{name, version}`), as MLflow's server does, so the model tells which versions it backs.
+async fn record_on_logged_model(
+    conn: &mut dyn WriteConn,
+    project_id: i64,
+    version: &ModelVersion,
+) -> Result<(), StoreError> {
+    let sql = Sql::new(
+        "SELECT lm.id, (SELECT t.value FROM logged_model_tags t
+             WHERE t.model_id = lm.id AND t.key = 'mlflow.modelVersions') AS versions
+         FROM logged_models lm WHERE lm.project_id = $1 AND lm.model_uuid = $2",
+    )
+    .arg(project_id)
+    .arg(&version.model_uuid);
+    let Some((model_row, listed)) = conn
+        .fetch_optional(&sql, |row| {
+            Ok((row.i64("id")?, row.opt_string("versions")?))
+        })
+        .await?
+    else {
+        return Ok(());
+    };
+    let mut list: Vec<serde_json::Value> = listed
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default();
+    let entry =
+        serde_json::json!({"name": version.model_name, "version": version.number.to_string()});
+    if !list.contains(&entry) {
+        list.push(entry);
+    }
+    let tag = [(
+        "mlflow.modelVersions".to_owned(),
+        serde_json::Value::Array(list).to_string(),
+    )];
+    upsert_tags(conn, "logged_model_tags", "model_id", model_row, &tag).await
 }
 
 impl SqlStore {
@@ -430,6 +478,22 @@ impl ModelVersionRepo for SqlStore {
             items: self.load_versions(&sql).await?,
             total,
         })
+    }
+
+    async fn versions_of_run(
+        &self,
+        project_id: i64,
+        run_uuid: &str,
+    ) -> Result<Vec<ModelVersion>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(VERSION_COLUMNS)
+            .push(VERSION_FROM)
+            .push(" WHERE r.project_id = ")
+            .bind_i64(project_id)
+            .push(" AND r.run_uuid = ")
+            .bind_str(run_uuid)
+            .push(" AND v.deleted = 0 ORDER BY v.id");
+        self.load_versions(&sql).await
     }
 
     async fn version_run_ids(&self, model_id: i64) -> Result<Vec<String>, StoreError> {
@@ -610,15 +674,12 @@ impl ModelVersionRepo for SqlStore {
 
     async fn delete_model_version(&self, version: &ModelVersion) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        // The row stays as a tombstone (number and semver are never reused); its run is
-        // released so that it can be promoted again.
-        sqlx::query(
-            "UPDATE model_versions SET deleted = 1, run_id = NULL, last_updated_time = $1 WHERE id = $2",
-        )
-        .bind(hangar_core::now_millis())
-        .bind(version.id)
-        .execute(&mut *tx)
-        .await?;
+        // The row stays as a tombstone: its number and semver are never reused.
+        sqlx::query("UPDATE model_versions SET deleted = 1, last_updated_time = $1 WHERE id = $2")
+            .bind(hangar_core::now_millis())
+            .bind(version.id)
+            .execute(&mut *tx)
+            .await?;
         // Its package goes; the files stay with the run or logged model that holds them.
         sqlx::query("DELETE FROM packages WHERE model_version_id = $1")
             .bind(version.id)

@@ -1,7 +1,7 @@
 //! GitLab's packages over the file tree: each package names a folder (`root`) whose files
 //! are its package files.
 
-use crate::files::push_below;
+use crate::files::delete_below_sql;
 use crate::model::*;
 use crate::registered_models::escape_like;
 use crate::sql::Sql;
@@ -164,8 +164,9 @@ impl PackageRepo for SqlStore {
     ) -> Result<Option<Package>, StoreError> {
         let row = sqlx::query(
             "SELECT r.id, r.artifact_uri, e.iid AS experiment_iid, rm.name AS model_name,
-                 (SELECT p.id FROM packages p JOIN model_versions v ON v.id = p.model_version_id
-                  WHERE v.run_id = r.id) AS version_package,
+                 (SELECT MIN(p.id) FROM packages p JOIN model_versions v ON v.id = p.model_version_id
+                  WHERE v.run_id = r.id AND v.deleted = 0
+                    AND p.root = substr(r.artifact_uri, 19)) AS version_package,
                  (SELECT p.id FROM packages p WHERE p.run_id = r.id) AS own_package
              FROM runs r JOIN experiments e ON e.id = r.experiment_id
              LEFT JOIN registered_models rm ON rm.experiment_id = e.id
@@ -240,11 +241,17 @@ impl PackageRepo for SqlStore {
         let backend = self.backend;
         self.write_returning(move |conn| {
             Box::pin(async move {
-                let mut sql = Sql::for_backend(backend, "DELETE FROM files WHERE project_id = ");
-                sql.bind_i64(project_id);
-                push_below(&mut sql, &root);
-                sql.push(" RETURNING blob_key");
-                let blobs = conn.fetch_all(&sql, |row| row.string("blob_key")).await?;
+                // Versions may share files (a copy, or several versions of one run): what
+                // another package still serves stays.
+                let others =
+                    Sql::new("SELECT root FROM packages WHERE project_id = $1 AND id <> $2")
+                        .arg(project_id)
+                        .arg(id);
+                let kept = conn.fetch_all(&others, |row| row.string("root")).await?;
+                let blobs = match delete_below_sql(backend, project_id, &root, &kept) {
+                    Some(sql) => conn.fetch_all(&sql, |row| row.string("blob_key")).await?,
+                    None => Vec::new(),
+                };
                 conn.execute(&Sql::new("DELETE FROM packages WHERE id = $1").arg(id))
                     .await?;
                 Ok(blobs)

@@ -9,13 +9,10 @@ use crate::write_conn::WriteConn;
 use crate::{RegisteredModelRepo, SqlStore, StoreError};
 use async_trait::async_trait;
 use hangar_core::filter::{Clause, Comparator, Key, OrderBy, Value};
-use hangar_core::registry::model_experiment_name;
+use hangar_core::registry::{PROMPT_TAG, model_experiment_name};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
-
-/// The tag that marks an MLflow prompt (stored as a registered model).
-const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
 
 const MODEL_COLUMNS: &str = "m.id, m.project_id, m.name, m.description, m.user_id, \
      e.iid AS experiment_iid, m.creation_time, m.last_updated_time, m.latest_version_id, \
@@ -510,43 +507,80 @@ impl RegisteredModelRepo for SqlStore {
         name: &str,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.writer.begin().await?;
-        // The folders whose files go with the model: its versions' packages and its
-        // default experiment's.
-        let mut folders: Vec<String> = sqlx::query_scalar(
-            "SELECT p.root FROM packages p JOIN model_versions v ON v.id = p.model_version_id
-             JOIN registered_models rm ON rm.id = v.model_id
-             WHERE rm.project_id = $1 AND rm.name = $2",
-        )
-        .bind(project_id)
-        .bind(name)
-        .fetch_all(&mut *tx)
-        .await?;
-        let (experiment_id, location): (i64, String) = sqlx::query_as(
-            "DELETE FROM registered_models WHERE project_id = $1 AND name = $2
-             RETURNING experiment_id,
-                 (SELECT e.artifact_location FROM experiments e WHERE e.id = experiment_id)",
+        let model: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT id, experiment_id FROM registered_models WHERE project_id = $1 AND name = $2",
         )
         .bind(project_id)
         .bind(name)
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        folders.extend(
-            location
-                .strip_prefix("mlflow-artifacts:/")
-                .map(|path| path.trim_matches('/').to_owned()),
-        );
+        .await?;
+        let (model_id, experiment_id) = model.ok_or(StoreError::NotFound)?;
+        // Its candidates go with it (GitLab's rule); one that another model's version still
+        // shows would take that version's run with it.
+        let shared: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT r.run_uuid, om.name, v.number FROM runs r
+             JOIN model_versions v ON v.run_id = r.id AND v.deleted = 0 AND v.model_id <> $1
+             JOIN registered_models om ON om.id = v.model_id
+             WHERE r.experiment_id = $2 ORDER BY om.name, v.number LIMIT 1",
+        )
+        .bind(model_id)
+        .bind(experiment_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((run, other, number)) = shared {
+            return Err(StoreError::Invalid(format!(
+                "Registered model '{name}' cannot be deleted: its run {run} backs version \
+                 {number} of model '{other}'. Delete that version first."
+            )));
+        }
+        // The folders whose files go with the model: its default experiment's and its
+        // versions' own package folders, but for what another package still serves (a copy
+        // shares its source's files; a run may back versions of several models).
+        let mut folders: Vec<String> =
+            sqlx::query_scalar("SELECT p.root FROM packages p JOIN model_versions v ON v.id = p.model_version_id WHERE v.model_id = $1")
+                .bind(model_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let kept: Vec<String> = sqlx::query_scalar(
+            "SELECT p.root FROM packages p LEFT JOIN model_versions v ON v.id = p.model_version_id
+             WHERE p.project_id = $1 AND (v.model_id IS NULL OR v.model_id <> $2)",
+        )
+        .bind(project_id)
+        .bind(model_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let location: String =
+            sqlx::query_scalar("SELECT artifact_location FROM experiments WHERE id = $1")
+                .bind(experiment_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let experiment_folder = location
+            .strip_prefix("mlflow-artifacts:/")
+            .map(|path| path.trim_matches('/').to_owned())
+            .unwrap_or_default();
+        // A version's files in another experiment's run or logged model stay with it.
+        folders.retain(|f| {
+            f.starts_with("packages/")
+                || !experiment_folder.is_empty() && f.starts_with(&format!("{experiment_folder}/"))
+        });
+        folders.push(experiment_folder);
+        sqlx::query("DELETE FROM registered_models WHERE id = $1")
+            .bind(model_id)
+            .execute(&mut *tx)
+            .await?;
         // The default experiment and its candidates go with the model, as in GitLab.
         sqlx::query("DELETE FROM experiments WHERE id = $1")
             .bind(experiment_id)
             .execute(&mut *tx)
             .await?;
         let mut blobs = Vec::new();
-        for folder in folders.iter().filter(|f| !f.is_empty()) {
-            let mut sql = Sql::for_backend(self.backend, "DELETE FROM files WHERE project_id = ");
-            sql.bind_i64(project_id);
-            crate::files::push_below(&mut sql, folder);
-            sql.push(" RETURNING blob_key");
+        folders.sort();
+        folders.dedup();
+        for folder in &folders {
+            let Some(sql) = crate::files::delete_below_sql(self.backend, project_id, folder, &kept)
+            else {
+                continue;
+            };
             for row in sql.build().fetch_all(&mut *tx).await? {
                 blobs.push(row.try_get("blob_key")?);
             }

@@ -164,8 +164,24 @@ pub trait RunRepo {
     async fn log_batch(&self, run: &RunInfo, batch: Batch) -> Result<()>;
     /// Deletes a tag; [`StoreError::NotFound`] when the run has no such tag.
     async fn delete_run_tag(&self, run: &RunInfo, key: &str) -> Result<()>;
-    /// Records dataset inputs (deduplicated per experiment by name and digest).
-    async fn log_inputs(&self, run: &RunInfo, inputs: Vec<DatasetInput>) -> Result<()>;
+    /// Appends `entry` (a JSON object) to the JSON list in the run's tag `key`, as MLflow 2's
+    /// `runs/log-model` keeps `mlflow.log-model.history`; [`StoreError::Invalid`] when the
+    /// list would grow past `max_len` characters.
+    async fn append_to_run_tag(
+        &self,
+        run: &RunInfo,
+        key: &str,
+        entry: serde_json::Value,
+        max_len: usize,
+    ) -> Result<()>;
+    /// Records dataset inputs (deduplicated per experiment by name and digest) and the
+    /// logged models (row ids) the run used, in one transaction.
+    async fn log_inputs(
+        &self,
+        run: &RunInfo,
+        inputs: Vec<DatasetInput>,
+        models: &[i64],
+    ) -> Result<()>;
     /// A page of one metric's history, ordered by (timestamp, step, value).
     async fn metric_history(&self, run: &RunInfo, key: &str, paging: Paging)
     -> Result<Vec<Metric>>;
@@ -178,6 +194,30 @@ pub trait RunRepo {
         runs: &[&RunInfo],
         key: &str,
     ) -> Result<Vec<(i64, Metric)>>;
+    /// One metric's history in each of the project's runs named by `run_uuids` (an id of
+    /// another project, or of no run, matches nothing), in one query: by run id, then
+    /// (timestamp, step, value), at most `limit` points in all (MLflow's `get-history-bulk`).
+    async fn metric_history_bulk(
+        &self,
+        project_id: i64,
+        run_uuids: &[String],
+        key: &str,
+        limit: i64,
+    ) -> Result<Vec<RunMetric>>;
+    /// At most `per_run` points of one metric's history in each of the project's runs named
+    /// by `run_uuids` (others match nothing), optionally only those whose step is within
+    /// `steps`, in one query. As MLflow samples: the points, by (step, timestamp, value), are
+    /// cut into `per_run` even buckets and the first of each is kept, and the last point
+    /// always (in place of the last kept one when there are `per_run` already). By run id,
+    /// then (step, timestamp, value).
+    async fn sampled_metric_histories(
+        &self,
+        project_id: i64,
+        run_uuids: &[String],
+        key: &str,
+        per_run: i64,
+        steps: Option<std::ops::RangeInclusive<i64>>,
+    ) -> Result<Vec<RunMetric>>;
     /// One page of runs of the given experiments.
     async fn search_runs(
         &self,
@@ -239,9 +279,10 @@ pub trait RegisteredModelRepo {
         project_id: i64,
         id: i64,
     ) -> Result<Option<RegisteredModel>>;
-    /// Deletes the model with its versions, aliases, tags and default experiment.
-    /// Deletes the model with its versions, packages, default experiment and their files;
-    /// returns the blobs to remove.
+    /// Deletes the model with its versions, packages, tags, default experiment and the files
+    /// only they held (a run of another experiment keeps its files, a file another package
+    /// serves stays); returns the blobs to remove. Refused while a run of the default
+    /// experiment backs another model's version.
     async fn delete_registered_model(&self, project_id: i64, name: &str) -> Result<Vec<String>>;
     async fn set_registered_model_tag(
         &self,
@@ -262,7 +303,9 @@ pub trait RegisteredModelRepo {
 #[async_trait]
 pub trait ModelVersionRepo {
     /// Creates a version with the model's next number and the given or next semver, linked
-    /// to the given run or to a fresh candidate in the model's experiment.
+    /// to the given run (a run may back any number of versions), or to a fresh candidate in
+    /// the model's experiment; a run id of no run of the project is kept as an external
+    /// reference.
     async fn create_model_version(
         &self,
         project_id: i64,
@@ -283,6 +326,8 @@ pub trait ModelVersionRepo {
         semver_prefix: Option<&str>,
         paging: Paging,
     ) -> Result<Page<ModelVersion>>;
+    /// The live versions, of any model, that the project's run `run_uuid` backs, oldest first.
+    async fn versions_of_run(&self, project_id: i64, run_uuid: &str) -> Result<Vec<ModelVersion>>;
     /// The MLflow run ids of a model's live versions (to tell its candidates apart).
     async fn version_run_ids(&self, model_id: i64) -> Result<Vec<String>>;
     /// The live version with this global id, if it belongs to the model.
@@ -378,13 +423,16 @@ pub trait LoggedModelRepo {
         model: &LoggedModel,
         params: &[(String, String)],
     ) -> Result<()>;
-    /// One page of the live models of the given experiments.
+    /// One page of the live models of the given experiments. Metric clauses match any point
+    /// of the metric, on one of `datasets` when some are given; `datasets` alone keeps the
+    /// models with a point on one of them.
     async fn search_logged_models(
         &self,
         project_id: i64,
         experiment_iids: &[i64],
         filter: &[Clause],
-        order_by: &[OrderBy],
+        datasets: &[DatasetRef],
+        order_by: &[LoggedModelOrder],
         paging: Paging,
     ) -> Result<Vec<LoggedModel>>;
     /// Records that the run produced these models (`(model, step)`), as `runs/outputs` does.
@@ -433,7 +481,8 @@ pub trait PackageRepo {
         version: &str,
     ) -> Result<Option<Package>>;
     async fn package_of_version(&self, model_version_id: i64) -> Result<Option<Package>>;
-    /// The package of the run `iid` (GitLab's `candidate:<iid>`): its model version's, else
+    /// The package of the run `iid` (GitLab's `candidate:<iid>`): that of the first version
+    /// whose files are the run's whole folder, else
     /// its own `ml_model` package `<experiment package name>/candidate_<iid>`, created when
     /// `create` (on upload; a read finds the run's folder all the same, with `id` 0).
     /// None when the project has no such run.

@@ -9,6 +9,8 @@ use sqlx::{Any, AssertSqlSafe, Row};
 #[derive(Debug, Clone)]
 pub enum Arg {
     I64(i64),
+    /// An integer or NULL.
+    OptI64(Option<i64>),
     F64(f64),
     Str(String),
 }
@@ -16,6 +18,18 @@ pub enum Arg {
 impl From<i64> for Arg {
     fn from(v: i64) -> Self {
         Arg::I64(v)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptI64(v)
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Str(v)
     }
 }
 
@@ -98,6 +112,7 @@ impl Sql {
         for arg in &self.args {
             query = match arg {
                 Arg::I64(v) => query.bind(*v),
+                Arg::OptI64(v) => query.bind(*v),
                 Arg::F64(v) => query.bind(*v),
                 Arg::Str(v) => query.bind(v.as_str()),
             };
@@ -143,6 +158,7 @@ impl Sql {
             };
             match arg {
                 Arg::I64(v) => statement.raw_bind_parameter(index, v)?,
+                Arg::OptI64(v) => statement.raw_bind_parameter(index, v)?,
                 Arg::F64(v) => statement.raw_bind_parameter(index, v)?,
                 Arg::Str(v) => statement.raw_bind_parameter(index, v.as_str())?,
             }

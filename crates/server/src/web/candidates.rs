@@ -56,7 +56,8 @@ async fn writable_candidate(
     Ok((grant, number, run_id))
 }
 
-/// "Promote to model version": the run becomes a version of the chosen model (once).
+/// "Promote to model version": the run backs a new version of the chosen model (a run may
+/// back any number of versions).
 pub async fn promote(
     ctx: WebCtx,
     Path((namespace, path, iid)): Path<(String, String, String)>,
@@ -78,7 +79,7 @@ pub async fn promote(
                 grant.project.id,
                 &form.model,
                 NewModelVersion {
-                    semver,
+                    semver: semver.into(),
                     description: String::new(),
                     user_id: ctx.user().map(|u| u.username.clone()).unwrap_or_default(),
                     source: format!("runs:/{run_id}"),
@@ -140,9 +141,10 @@ struct CandidatePage {
     charts: Vec<String>,
     files: Vec<FileRow>,
     job: Option<CiJob>,
-    /// Models to promote the run into (reporters only), and the version it already is.
+    /// Models to promote the run into (reporters only).
     models: Vec<String>,
-    promoted: bool,
+    /// The versions the run backs: (model id, version id, model name, semver).
+    versions: Vec<(i64, i64, String, String)>,
     /// Marked deleted (MLflow's lifecycle stage).
     deleted: bool,
     error: Option<String>,
@@ -174,10 +176,7 @@ async fn render(
         .await?
         .ok_or(PageError::NotFound)?;
     let charts = run_charts(store.all_metric_histories(&run.info).await?);
-    let root = run
-        .info
-        .artifact_uri
-        .strip_prefix("mlflow-artifacts:/")
+    let root = run_root(&run.info.artifact_uri)
         .unwrap_or_default()
         .to_owned();
     let files = if root.is_empty() {
@@ -206,14 +205,15 @@ async fn render(
     } else {
         Vec::new()
     };
-    // A run belongs to one version at most; its package is then the version's.
-    let promoted = store
-        .candidate_package(grant.project.id, iid, false)
+    let versions = store
+        .versions_of_run(grant.project.id, &run_id)
         .await?
-        .is_some_and(|p| p.model_version_id.is_some());
+        .into_iter()
+        .map(|v| (v.model_id, v.id, v.model_name, v.semver))
+        .collect();
     Ok(CandidatePage {
         models,
-        promoted,
+        versions,
         deleted: run.info.lifecycle_stage == hangar_store::model::LifecycleStage::Deleted,
         error,
         chrome,
@@ -248,7 +248,8 @@ async fn render(
     })
 }
 
-/// A candidate's file, downloaded with the browser's session.
+/// A candidate's file, downloaded with the browser's session: a file of the run's own folder,
+/// as the page lists them, whichever versions the run backs.
 pub async fn download(
     ctx: WebCtx,
     headers: HeaderMap,
@@ -256,13 +257,25 @@ pub async fn download(
 ) -> Result<Response, PageError> {
     let grant = project(&ctx, &namespace, &path).await?;
     let iid: i64 = iid.parse().map_err(|_| PageError::NotFound)?;
-    let package = ctx
-        .state
-        .store
-        .candidate_package(grant.project.id, iid, false)
+    let store = &ctx.state.store;
+    let run_id = store
+        .run_uuid_by_iid(grant.project.id, iid)
         .await?
         .ok_or(PageError::NotFound)?;
-    super::versions::serve_file(&ctx, grant.project.id, &package.root, &file, &headers).await
+    let run = store
+        .get_run_info(grant.project.id, &run_id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let root = run_root(&run.artifact_uri).ok_or(PageError::NotFound)?;
+    super::versions::serve_file(&ctx, grant.project.id, root, &file, &headers).await
+}
+
+/// The folder of the project's tree that holds a run's files.
+fn run_root(artifact_uri: &str) -> Option<&str> {
+    artifact_uri
+        .strip_prefix("mlflow-artifacts:/")
+        .map(|root| root.trim_matches('/'))
+        .filter(|root| !root.is_empty())
 }
 
 #[derive(Deserialize)]
@@ -272,7 +285,7 @@ pub struct DeleteForm {
 }
 
 /// Deletes a candidate as MLflow's `delete_run` does (it can be restored through the MLflow
-/// API); a version's run is refused: delete the version instead.
+/// API); a run that backs versions is refused: delete the versions first.
 pub async fn delete(
     ctx: WebCtx,
     Path((namespace, path, iid)): Path<(String, String, String)>,
@@ -285,13 +298,13 @@ pub async fn delete(
         .get_run_info(grant.project.id, &run_id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let promoted = store
-        .candidate_package(grant.project.id, iid, false)
+    if !store
+        .versions_of_run(grant.project.id, &run_id)
         .await?
-        .is_some_and(|p| p.model_version_id.is_some());
-    if promoted {
+        .is_empty()
+    {
         return Err(PageError::Invalid(
-            "This candidate is a model version's run: delete the version instead.".into(),
+            "This candidate backs model versions: delete those versions first.".into(),
         ));
     }
     store

@@ -135,7 +135,7 @@ pub async fn create(
                 grant.project.id,
                 &model.name,
                 NewModelVersion {
-                    semver,
+                    semver: semver.into(),
                     description: form.description.clone(),
                     user_id: ctx.user().map(|u| u.username.clone()).unwrap_or_default(),
                     source: String::new(),

@@ -44,7 +44,10 @@ struct VersionPage {
     /// The markdown itself, for the edit form.
     description: String,
     files: Vec<FileRow>,
-    run_id: Option<String>,
+    /// The linked run, with its candidate number for the link.
+    run: Option<(String, i64)>,
+    /// A run id the client gave that is no run of this project.
+    external_run_id: Option<String>,
     params: Vec<(String, String)>,
     metrics: Vec<MetricRow>,
     charts: Vec<String>,
@@ -159,7 +162,8 @@ pub async fn show(
                 sha256: f.sha256.clone(),
             })
             .collect(),
-        run_id: version.run_uuid.clone(),
+        run: run.as_ref().map(|r| (r.info.run_uuid.clone(), r.info.iid)),
+        external_run_id: Some(version.external_run_id.clone()).filter(|r| !r.is_empty()),
         params,
         metrics,
         charts,

@@ -4,7 +4,8 @@ use crate::browser::{Browser, Hangar};
 use fantoccini::Locator;
 use hangar_core::access::{RegistryAccess, Visibility};
 use hangar_store::model::{
-    Batch, Metric, NewModelVersion, NewProject, NewRegisteredModel, NewUser, VersionStorage,
+    Batch, Metric, NewModelVersion, NewProject, NewRegisteredModel, NewUser, SemverChoice,
+    VersionStorage,
 };
 use hangar_store::{ModelVersionRepo, ProjectRepo, RegisteredModelRepo, RunRepo, UserRepo};
 
@@ -62,7 +63,7 @@ async fn sign_in_browse_models_and_sign_out() {
                 project.id,
                 "churn",
                 NewModelVersion {
-                    semver: None,
+                    semver: SemverChoice::Next,
                     description: String::new(),
                     user_id: "ana".into(),
                     source: String::new(),
@@ -115,7 +116,7 @@ async fn sign_in_browse_models_and_sign_out() {
             Batch {
                 metrics,
                 params: vec![("alpha".into(), "0.5".into())],
-                tags: vec![],
+                ..Batch::default()
             },
         )
         .await

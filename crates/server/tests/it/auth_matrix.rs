@@ -7,8 +7,8 @@ use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_store::model::{
     LifecycleStage, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
-    NewToken, PackageFilter, Paging, ProjectVisibilityFilter, TokenFilter, VersionStorage,
-    ViewType,
+    NewToken, PackageFilter, Paging, ProjectVisibilityFilter, SemverChoice, TokenFilter,
+    VersionStorage, ViewType,
 };
 use hangar_store::{
     ExperimentRepo, FileRepo, LoggedModelRepo, MemberRepo, ModelVersionRepo, PackageRepo,
@@ -220,7 +220,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
                     project.id,
                     &model.name,
                     NewModelVersion {
-                        semver: None,
+                        semver: SemverChoice::Next,
                         description: String::new(),
                         user_id: "owner".into(),
                         source: String::new(),
@@ -456,7 +456,7 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         .unwrap();
     let logged = app
         .store
-        .search_logged_models(project, &[0, 1, 2, 3], &[], &[], all)
+        .search_logged_models(project, &[0, 1, 2, 3], &[], &[], &[], all)
         .await
         .unwrap();
     let files = app.store.files_under(project, "").await.unwrap();
@@ -483,8 +483,6 @@ struct Endpoint {
     body: Option<Value>,
     class: Class,
     ok: u16,
-    /// Sent as `X-MLFLOW-WORKSPACE`.
-    workspace: Option<String>,
 }
 
 fn endpoints(f: &Fixture) -> Vec<Endpoint> {
@@ -495,7 +493,6 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         body,
         class,
         ok,
-        workspace: None,
     };
     use Class::*;
     // Order matters: destructive calls come after the reads of what they destroy.
@@ -551,6 +548,29 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             mlflow(
                 p,
                 &format!("metrics/get-history?run_id={}&metric_key=m", f.runs[0]),
+            ),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(
+                p,
+                &format!("metrics/get-history-bulk?run_id={}&metric_key=m", f.runs[0]),
+            ),
+            None,
+            Read,
+            200,
+        ),
+        e(
+            Method::GET,
+            mlflow(
+                p,
+                &format!(
+                    "metrics/get-history-bulk-interval?run_ids={}&metric_key=m",
+                    f.runs[0]
+                ),
             ),
             None,
             Read,
@@ -1083,56 +1103,26 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
     .collect()
 }
 
-/// The project as an MLflow workspace: the workspace endpoints, and the un-prefixed MLflow
-/// routes reaching it through `X-MLFLOW-WORKSPACE`; and creating projects.
+/// The project as an MLflow workspace (which every MLflow endpoint reaches through the root
+/// mounts, see [`Mount`]), and creating projects. The workspace routes take no project from
+/// a prefixed URL; they are listed under the project's so that every mount serves them.
 fn workspace_endpoints(f: &Fixture) -> Vec<Endpoint> {
     use Class::*;
-    let ws = format!("/api/3.0/mlflow/workspaces/{}", f.workspace);
+    let workspaces = format!(
+        "/api/v4/projects/{}/ml/mlflow/api/3.0/mlflow/workspaces",
+        f.project
+    );
+    let ws = format!("{workspaces}/{}", f.workspace);
     let e = |method: Method, path: String, body: Option<Value>, class: Class, ok: u16| Endpoint {
         method,
         path,
         body,
         class,
         ok,
-        workspace: None,
-    };
-    let through_header = |method: Method, path: &str, body: Option<Value>, class: Class| Endpoint {
-        workspace: Some(f.workspace.clone()),
-        ..e(method, path.to_owned(), body, class, 200)
     };
     vec![
-        through_header(
-            Method::GET,
-            "/api/2.0/mlflow/experiments/get?experiment_id=1",
-            None,
-            Read,
-        ),
-        through_header(
-            Method::GET,
-            "/api/2.0/mlflow-artifacts/artifacts/0/f/read.txt",
-            None,
-            Read,
-        ),
-        through_header(
-            Method::POST,
-            "/api/2.0/mlflow/runs/create",
-            Some(json!({"experiment_id": "1"})),
-            Write,
-        ),
-        through_header(
-            Method::PUT,
-            "/api/2.0/mlflow-artifacts/artifacts/0/f/by-header.txt",
-            Some(json!("h")),
-            Write,
-        ),
         e(Method::GET, ws.clone(), None, Read, 200),
-        e(
-            Method::GET,
-            "/api/3.0/mlflow/workspaces".into(),
-            None,
-            Anyone,
-            200,
-        ),
+        e(Method::GET, workspaces.clone(), None, Anyone, 200),
         e(
             Method::PATCH,
             ws.clone(),
@@ -1142,7 +1132,7 @@ fn workspace_endpoints(f: &Fixture) -> Vec<Endpoint> {
         ),
         e(
             Method::POST,
-            "/api/3.0/mlflow/workspaces".into(),
+            workspaces,
             Some(json!({"name": "fresh-workspace"})),
             CreateProject,
             201,
@@ -1176,7 +1166,6 @@ fn file_endpoints(f: &Fixture) -> Vec<Endpoint> {
         body,
         class,
         ok,
-        workspace: None,
     };
     vec![
         e(Method::GET, format!("{art}?path=0/f"), None, Read, 200),
@@ -1273,18 +1262,24 @@ fn file_endpoints(f: &Fixture) -> Vec<Endpoint> {
     ]
 }
 
-/// Calls an endpoint as the MLflow client would, with its workspace header if it has one.
-async fn send(app: &TestApp, endpoint: &Endpoint, token: Option<&str>) -> (StatusCode, Value) {
+/// Sends a request as the MLflow client would, with a workspace header if given.
+async fn send(
+    app: &TestApp,
+    endpoint: &Endpoint,
+    path: &str,
+    token: Option<&str>,
+    workspace: Option<&str>,
+) -> (StatusCode, Value) {
     use axum::body::Body;
     use axum::http::Request;
     let mut request = Request::builder()
         .method(endpoint.method.clone())
-        .uri(&endpoint.path)
+        .uri(path)
         .header("host", "hangar.test");
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    if let Some(workspace) = &endpoint.workspace {
+    if let Some(workspace) = workspace {
         request = request.header("x-mlflow-workspace", workspace);
     }
     let request = match &endpoint.body {
@@ -1296,35 +1291,68 @@ async fn send(app: &TestApp, endpoint: &Endpoint, token: Option<&str>) -> (Statu
     app.send(request.unwrap()).await
 }
 
-#[tokio::test]
-async fn every_endpoint_as_every_caller() {
+/// Where an endpoint of the MLflow surface is called: the prefix the endpoint list names
+/// (`api` under the project's prefix), or one of the others that MLflow serves alike. The
+/// root prefixes reach the fixture's project through its `X-MLFLOW-WORKSPACE` (project 1 is
+/// another), as the MLflow 3 client does after `set_workspace`.
+#[derive(Debug, Clone, Copy)]
+enum Mount {
+    ProjectApi,
+    ProjectAjax,
+    RootApi,
+    RootAjax,
+}
+
+impl Mount {
+    /// `path` as called through this mount; None for an endpoint outside the MLflow surface.
+    fn path(self, f: &Fixture, path: &str) -> Option<String> {
+        let project_api = format!("/api/v4/projects/{}/ml/mlflow/api/", f.project);
+        let rest = path.strip_prefix(&project_api)?;
+        let prefix = match self {
+            Mount::ProjectApi => project_api.clone(),
+            Mount::ProjectAjax => format!("/api/v4/projects/{}/ml/mlflow/ajax-api/", f.project),
+            Mount::RootApi => "/api/".to_string(),
+            Mount::RootAjax => "/ajax-api/".to_string(),
+        };
+        Some(format!("{prefix}{rest}"))
+    }
+}
+
+/// Every endpoint as every caller, through `mount`: the endpoints outside the MLflow surface
+/// only through the first.
+async fn every_endpoint_through(mount: Mount) {
     for backend in backends() {
         for caller in CALLERS {
             let app = TestApp::new(backend).await;
             let f = fixture(&app, caller).await;
+            assert_ne!(f.project, 1, "the root prefixes reach it by its workspace");
+            let workspace =
+                matches!(mount, Mount::RootApi | Mount::RootAjax).then_some(f.workspace.as_str());
             for endpoint in endpoints(&f) {
+                let mlflow_surface = endpoint.path.contains("/ml/mlflow/");
+                let path = match mount.path(&f, &endpoint.path) {
+                    Some(path) => path,
+                    None if matches!(mount, Mount::ProjectApi) => endpoint.path.clone(),
+                    None => continue,
+                };
                 let before = snapshot(&app, f.project).await;
-                let (status, body) = send(&app, &endpoint, f.token.as_deref()).await;
+                let (status, body) =
+                    send(&app, &endpoint, &path, f.token.as_deref(), workspace).await;
                 let want = expected(endpoint.class, caller, endpoint.ok);
                 assert_eq!(
                     status.as_u16(),
                     want,
-                    "{backend:?} {caller:?} {} {}: {body}",
+                    "{backend:?} {caller:?} {} {path}: {body}",
                     endpoint.method,
-                    endpoint.path
                 );
                 if want >= 400 {
                     assert_eq!(
                         before,
                         snapshot(&app, f.project).await,
-                        "{caller:?} {} changed data",
-                        endpoint.path
+                        "{caller:?} {path} changed data",
                     );
                     // Each surface answers in its own envelope.
-                    if endpoint.path.contains("/ml/mlflow/")
-                        || endpoint.path.starts_with("/api/2.0/")
-                        || endpoint.path.starts_with("/api/3.0/")
-                    {
+                    if mlflow_surface {
                         assert!(body["error_code"].is_string(), "{body}");
                     } else {
                         assert!(body["message"].is_string(), "{body}");
@@ -1333,6 +1361,27 @@ async fn every_endpoint_as_every_caller() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn every_endpoint_as_every_caller() {
+    every_endpoint_through(Mount::ProjectApi).await;
+}
+
+/// MLflow's web UI calls `ajax-api`: nothing may be more open there than under `api`.
+#[tokio::test]
+async fn every_mlflow_endpoint_under_the_projects_ajax_prefix() {
+    every_endpoint_through(Mount::ProjectAjax).await;
+}
+
+#[tokio::test]
+async fn every_mlflow_endpoint_under_the_root_api_prefix() {
+    every_endpoint_through(Mount::RootApi).await;
+}
+
+#[tokio::test]
+async fn every_mlflow_endpoint_under_the_root_ajax_prefix() {
+    every_endpoint_through(Mount::RootAjax).await;
 }
 
 /// `model_registry_access_level` and visibility, as GitLab defines them.

@@ -748,7 +748,7 @@ async fn the_json_api_takes_a_session_only_with_its_csrf_token_for_writes() {
 }
 
 #[tokio::test]
-async fn a_candidate_is_promoted_to_a_version_once() {
+async fn a_candidate_backs_versions_and_its_files_download() {
     on_each_backend(|app| async move {
         let (owner, token) = app.user("owner", false).await;
         app.store
@@ -790,6 +790,16 @@ async fn a_candidate_is_promoted_to_a_version_once() {
             .unwrap()
             .iid;
         let candidate = format!("/team/promo/-/ml/candidates/{iid}");
+        // Its first version holds a subfolder of the run; the candidate page still lists the
+        // run's own files, and every one of them must download.
+        let (status, _) = app
+            .post(
+                &mlflow(p, "model-versions/create"),
+                Some(&token),
+                json!({"name": "churn", "source": format!("runs:/{run_id}/model"), "run_id": run_id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
 
         let gwen = sign_in(&app, "gwen").await;
         let (status, _, html) = page(&app, Method::GET, &candidate, Some(&gwen), None, &[]).await;
@@ -852,11 +862,9 @@ async fn a_candidate_is_promoted_to_a_version_once() {
             version.contains("churn / <span class=\"badge\">2.0.0</span>")
                 && version.contains(&run_id)
         );
+        // A run may back any number of versions: promoting again takes the next patch.
         let (_, _, html) = page(&app, Method::GET, &candidate, Some(&session), None, &[]).await;
-        assert!(
-            !html.contains("Promote to model version"),
-            "a run is promoted once"
-        );
+        assert!(html.contains("Promote to model version"), "{html}");
         let (status, _, _) = page(
             &app,
             Method::POST,
@@ -866,7 +874,49 @@ async fn a_candidate_is_promoted_to_a_version_once() {
             &[],
         )
         .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let root = run["run"]["info"]["artifact_uri"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("mlflow-artifacts:/")
+            .to_owned();
+        for (file, bytes) in [("model/MLmodel", "flavors: {}"), ("notes.txt", "hello")] {
+            let (status, _, _) = crate::files::raw(
+                &app,
+                Method::PUT,
+                &crate::files::artifact(p, &format!("{root}/{file}")),
+                Some(&token),
+                Body::from(bytes),
+                &[],
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{file}");
+        }
+        let (_, _, html) = page(&app, Method::GET, &candidate, Some(&session), None, &[]).await;
+        for semver in ["churn 1.0.0", "churn 2.0.0", "churn 2.0.1"] {
+            assert!(html.contains(semver), "the page lists every version the run backs: {semver}");
+        }
+        for (file, bytes) in [("model/MLmodel", "flavors: {}"), ("notes.txt", "hello")] {
+            let link = format!("{candidate}/files/{file}");
+            assert!(html.contains(&link), "{link} in {html}");
+            let (status, _, body) = page(&app, Method::GET, &link, Some(&session), None, &[]).await;
+            assert_eq!((status, body.as_str()), (StatusCode::OK, bytes), "{link}");
+        }
+        // A run that backs versions is not deleted from its page.
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &format!("{candidate}/delete"),
+            Some(&session),
+            Some(&format!("authenticity_token={csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            app.store.get_run_info(p, &run_id).await.unwrap().unwrap().lifecycle_stage,
+            hangar_store::model::LifecycleStage::Active
+        );
     })
     .await;
 }

@@ -8,6 +8,7 @@
 
 use super::Ctx;
 use super::error::{ErrorCode, MlflowError};
+use super::request::Params;
 use crate::AppState;
 use crate::files::{self, FileError};
 use axum::Json;
@@ -101,7 +102,7 @@ pub async fn list_artifacts(
     ctx: Ctx,
     Query(query): Query<ListQuery>,
 ) -> ArtifactResult<Json<Value>> {
-    let dir = files::folder_path(query.path.as_deref().unwrap_or_default())
+    let dir = files::listing_path(query.path.as_deref().unwrap_or_default())
         .map_err(artifact_error)?
         .to_string();
     let below = ctx
@@ -121,6 +122,49 @@ pub async fn list_artifacts(
         return Ok(Json(json!({})));
     }
     Ok(Json(json!({"files": entries})))
+}
+
+/// `artifacts/list` of the tracking API: a run's files in a folder, their paths relative to
+/// the run's artifact root, and the root itself (`root_uri`).
+pub async fn list_run_artifacts(ctx: Ctx, params: Params) -> Result<Json<Value>, MlflowError> {
+    let run_id = super::runs::run_id_param(&params)?;
+    let path = params.string("path")?.unwrap_or_default();
+    let relative = files::listing_path(&path).map_err(|e| MlflowError::invalid(e.to_string()))?;
+    let run = super::runs::run_info(&ctx, &run_id).await?;
+    let mut answer = json!({"root_uri": run.artifact_uri});
+    // A run whose experiment keeps its files outside Hangar has none here.
+    let Some(root) = run
+        .artifact_uri
+        .strip_prefix("mlflow-artifacts:/")
+        .map(|r| r.trim_matches('/').to_owned())
+        .filter(|r| !r.is_empty())
+    else {
+        return Ok(Json(answer));
+    };
+    let dir = if relative.is_root() {
+        root
+    } else {
+        format!("{root}/{relative}")
+    };
+    let below = ctx.state.store.files_under(ctx.project_id(), &dir).await?;
+    let entries: Vec<Value> = files::children(&dir, &below)
+        .into_iter()
+        .map(|entry| {
+            let path = if relative.is_root() {
+                entry.name.clone()
+            } else {
+                format!("{relative}/{}", entry.name)
+            };
+            match entry.size {
+                Some(size) => json!({"path": path, "is_dir": false, "file_size": size}),
+                None => json!({"path": path, "is_dir": true}),
+            }
+        })
+        .collect();
+    if !entries.is_empty() {
+        answer["files"] = entries.into();
+    }
+    Ok(Json(answer))
 }
 
 /// Deletes a file or a folder with everything in it; a missing path is not an error.

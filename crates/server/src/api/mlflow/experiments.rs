@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
-use super::request::{Page, Params, Wire, max_results, page_body, page_offset};
+use super::request::{Check, Page, Params, Wire, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -117,6 +117,11 @@ fn validate_artifact_location(location: &str) -> MlflowResult<()> {
 
 pub async fn create_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Required, Check::Str]),
+        ("artifact_location", &[Check::Str]),
+        ("tags", &[Check::Array]),
+    ])?;
     let name = params.required_string("name")?;
     names::validate_experiment_name(&name).map_err(MlflowError::invalid)?;
     let artifact_location = params
@@ -145,11 +150,13 @@ pub async fn create_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Va
 }
 
 pub async fn get_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[("experiment_id", &[Check::Required, Check::Str])])?;
     let experiment = load_experiment(&ctx, &params.required_string("experiment_id")?).await?;
     Ok(Json(json!({"experiment": experiment_json(&experiment)})))
 }
 
 pub async fn get_experiment_by_name(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[("experiment_name", &[Check::Required, Check::Str])])?;
     let name = params.required_string("experiment_name")?;
     let experiment = ctx
         .state
@@ -180,6 +187,12 @@ fn view_type(params: &Params) -> MlflowResult<ViewType> {
 }
 
 pub async fn search_experiments(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Experiment>>> {
+    params.check(&[
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+        ("filter", &[Check::Str]),
+        ("page_token", &[Check::Str]),
+    ])?;
     let limit = max_results(&params, 1000, SEARCH_MAX_RESULTS)?;
     let view = view_type(&params)?;
     let filter = parse_filter(
@@ -231,6 +244,10 @@ pub async fn list_experiments(ctx: Ctx) -> MlflowResult<Json<Value>> {
 
 pub async fn update_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("experiment_id", &[Check::Required, Check::Str]),
+        ("new_name", &[Check::Str, Check::Required]),
+    ])?;
     let experiment = load_experiment(&ctx, &params.required_string("experiment_id")?).await?;
     let new_name = params.required_string("new_name")?;
     names::validate_experiment_name(&new_name).map_err(MlflowError::invalid)?;
@@ -248,6 +265,7 @@ pub async fn update_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Va
 
 pub async fn delete_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("experiment_id", &[Check::Required, Check::Str])])?;
     let experiment = load_experiment(&ctx, &params.required_string("experiment_id")?).await?;
     if experiment.iid == 0 {
         return Err(MlflowError::invalid(
@@ -263,6 +281,7 @@ pub async fn delete_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Va
 
 pub async fn restore_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("experiment_id", &[Check::Required, Check::Str])])?;
     let experiment = load_experiment(&ctx, &params.required_string("experiment_id")?).await?;
     // MLflow looks the experiment up among deleted ones only.
     if experiment.lifecycle_stage != LifecycleStage::Deleted {
@@ -277,6 +296,11 @@ pub async fn restore_experiment(ctx: Ctx, params: Params) -> MlflowResult<Json<V
 
 pub async fn set_experiment_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("experiment_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+        ("value", &[Check::Str]),
+    ])?;
     let experiment = load_experiment(&ctx, &params.required_string("experiment_id")?).await?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
@@ -291,6 +315,10 @@ pub async fn set_experiment_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<V
 
 pub async fn delete_experiment_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("experiment_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+    ])?;
     let experiment = load_experiment(&ctx, &params.required_string("experiment_id")?).await?;
     let key = params.required_string("key")?;
     require_active(&experiment)?;

@@ -8,6 +8,7 @@
 //! legacy JSON string) is `None`, and the caller reads it with `Params`, which accepts every
 //! spelling and words every error; so both readings accept the same bodies.
 
+use super::runs::ModelRef;
 use hangar_store::model::{Batch, Metric};
 use serde::Deserialize;
 
@@ -34,6 +35,17 @@ struct TypedMetric {
     timestamp: i64,
     #[serde(default)]
     step: Option<i64>,
+    /// MLflow 3: the logged model the point is also for, and its dataset.
+    #[serde(default)]
+    model_id: Option<String>,
+    #[serde(default)]
+    dataset_name: Option<String>,
+    #[serde(default)]
+    dataset_digest: Option<String>,
+    /// MLflow 3's client may repeat the run here; the request's run is the one logged to.
+    #[serde(default)]
+    #[allow(dead_code)]
+    run_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -49,39 +61,53 @@ impl TypedBatch {
     pub fn parse(body: &[u8]) -> Option<TypedBatch> {
         let batch: TypedBatch = serde_json::from_slice(body).ok()?;
         let key_values = batch.params.iter().chain(&batch.tags);
-        let clean = batch.metrics.iter().all(|m| usable_key(&m.key))
-            && key_values
-                .clone()
-                .all(|kv| usable_key(&kv.key) && !kv.value.as_deref().is_some_and(has_nul))
+        let clean = batch.metrics.iter().all(|m| {
+            usable_key(&m.key)
+                && [&m.model_id, &m.dataset_name, &m.dataset_digest, &m.run_id]
+                    .into_iter()
+                    .all(|v| !v.as_deref().is_some_and(has_nul))
+        }) && key_values
+            .clone()
+            .all(|kv| usable_key(&kv.key) && !kv.value.as_deref().is_some_and(has_nul))
             && ![&batch.run_id, &batch.run_uuid]
                 .into_iter()
                 .any(|id| id.as_deref().is_some_and(has_nul));
         clean.then_some(batch)
     }
 
-    /// `run_id`, `run_uuid` and the entries (not yet checked against MLflow's limits and
-    /// key rules).
-    pub fn into_parts(self) -> (Option<String>, Option<String>, Batch) {
+    /// `run_id`, `run_uuid`, the entries (not yet checked against MLflow's limits and key
+    /// rules) and the logged models their points name.
+    pub fn into_parts(self) -> (Option<String>, Option<String>, Batch, Vec<ModelRef>) {
         let pairs = |kvs: Vec<KeyValue>| {
             kvs.into_iter()
                 .map(|kv| (kv.key, kv.value.unwrap_or_default()))
                 .collect()
         };
+        let mut models = Vec::new();
+        let mut metrics = Vec::with_capacity(self.metrics.len());
+        for (index, m) in self.metrics.into_iter().enumerate() {
+            if let Some(model_id) = m.model_id.filter(|id| !id.is_empty()) {
+                models.push(ModelRef {
+                    index,
+                    model_id,
+                    dataset_name: m.dataset_name.unwrap_or_default(),
+                    dataset_digest: m.dataset_digest.unwrap_or_default(),
+                });
+            }
+            metrics.push(Metric {
+                key: m.key,
+                value: m.value,
+                timestamp: m.timestamp,
+                step: m.step.unwrap_or(0),
+            });
+        }
         let batch = Batch {
-            metrics: self
-                .metrics
-                .into_iter()
-                .map(|m| Metric {
-                    key: m.key,
-                    value: m.value,
-                    timestamp: m.timestamp,
-                    step: m.step.unwrap_or(0),
-                })
-                .collect(),
+            metrics,
             params: pairs(self.params),
             tags: pairs(self.tags),
+            model_metrics: Vec::new(),
         };
-        (self.run_id, self.run_uuid, batch)
+        (self.run_id, self.run_uuid, batch, models)
     }
 }
 
@@ -103,9 +129,10 @@ mod tests {
         let body = br#"{"run_id":"r1","metrics":[{"key":"m","value":0.5,"timestamp":7,"step":3},
             {"key":"n","value":1,"timestamp":8}],"params":[{"key":"p","value":"v"}],
             "tags":[{"key":"t"}]}"#;
-        let (run_id, run_uuid, entries) = TypedBatch::parse(body)
+        let (run_id, run_uuid, entries, models) = TypedBatch::parse(body)
             .expect("the client's shape")
             .into_parts();
+        assert!(models.is_empty());
         assert_eq!((run_id.as_deref(), run_uuid), (Some("r1"), None));
         assert_eq!(
             entries.metrics,

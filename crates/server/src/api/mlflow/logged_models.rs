@@ -5,14 +5,17 @@
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
-use super::request::{Page, Params, Wire, max_results, page_body, page_offset};
+use super::request::{Check, Page, Params, Wire, max_results, page_body, page_offset};
 use super::runs::{load_run_info, validate_param, validate_tag};
 use axum::Json;
 use axum::extract::RawPathParams;
 use hangar_core::filter::{OrderBy, SearchKind, parse_filter, validate_logged_model_order_field};
 use hangar_core::names;
 use hangar_store::StoreError;
-use hangar_store::model::{LoggedModel, LoggedModelStatus, NewLoggedModel, Paging};
+use hangar_store::model::{
+    DatasetRef, LoggedModel, LoggedModelMetric, LoggedModelOrder, LoggedModelStatus,
+    NewLoggedModel, Paging,
+};
 use serde_json::{Value, json};
 
 /// The largest page `logged-models/search` serves.
@@ -47,8 +50,30 @@ pub fn logged_model_json(m: &LoggedModel) -> Value {
             "source_run_id": m.source_run_id,
             "tags": pairs(&m.tags),
         },
-        "data": {"params": pairs(&m.params), "metrics": []},
+        "data": {
+            "params": pairs(&m.params),
+            "metrics": m.metrics.iter().map(|p| model_metric_json(m, p)).collect::<Vec<_>>(),
+        },
     })
+}
+
+/// A logged model's metric point as MLflow writes it: with the model, run and dataset.
+fn model_metric_json(model: &LoggedModel, point: &LoggedModelMetric) -> Value {
+    let mut v = json!({
+        "key": point.metric.key,
+        "value": super::runs::double_json(point.metric.value),
+        "timestamp": point.metric.timestamp,
+        "step": point.metric.step,
+        "model_id": model.model_uuid,
+        "run_id": point.run_uuid,
+    });
+    if !point.dataset_name.is_empty() {
+        v["dataset_name"] = point.dataset_name.clone().into();
+    }
+    if !point.dataset_digest.is_empty() {
+        v["dataset_digest"] = point.dataset_digest.clone().into();
+    }
+    v
 }
 
 fn not_found(id: &str) -> MlflowError {
@@ -124,6 +149,14 @@ fn params_changed(model: &LoggedModel, changed: &[(String, String, String)]) -> 
 
 pub async fn create_logged_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("experiment_id", &[Check::Str, Check::Required]),
+        ("name", &[Check::Str]),
+        ("model_type", &[Check::Str]),
+        ("source_run_id", &[Check::Str]),
+        ("params", &[Check::Array]),
+        ("tags", &[Check::Array]),
+    ])?;
     let experiment_iid = parse_experiment_id(&params.required_string("experiment_id")?)?;
     let name = match params.string("name")?.filter(|n| !n.is_empty()) {
         Some(name) => {
@@ -205,6 +238,7 @@ pub async fn set_logged_model_tags(
     params: Params,
 ) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("tags", &[Check::Array])])?;
     let tags = key_values(&params, "tags", false)?;
     let model = load_logged_model(&ctx, &path_param(&path, "model_id")?, false).await?;
     ctx.state.store.set_logged_model_tags(&model, &tags).await?;
@@ -234,6 +268,7 @@ pub async fn log_logged_model_params(
     params: Params,
 ) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("params", &[Check::Array])])?;
     let list = key_values(&params, "params", true)?;
     let model = load_logged_model(&ctx, &path_param(&path, "model_id")?, false).await?;
     match ctx.state.store.log_logged_model_params(&model, &list).await {
@@ -243,23 +278,51 @@ pub async fn log_logged_model_params(
     }
 }
 
-fn search_order(params: &mut Params) -> MlflowResult<Vec<OrderBy>> {
+/// An order's dataset: `dataset_name`, and `dataset_digest` only with a name.
+fn order_dataset(p: &Params) -> MlflowResult<Option<DatasetRef>> {
+    let name = p.string("dataset_name")?.filter(|n| !n.is_empty());
+    let digest = p.string("dataset_digest")?.filter(|d| !d.is_empty());
+    match (name, digest) {
+        (Some(name), digest) => Ok(Some(DatasetRef { name, digest })),
+        (None, Some(_)) => Err(MlflowError::invalid(
+            "`dataset_digest` can only be specified if `dataset_name` is also specified.",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn search_order(params: &mut Params) -> MlflowResult<Vec<LoggedModelOrder>> {
     params
         .take_messages("order_by")?
         .iter()
         .map(|o| {
             let field = o.required_string("field_name")?;
-            if o.string("dataset_digest")?.is_some() && o.string("dataset_name")?.is_none() {
-                return Err(MlflowError::invalid(
-                    "`dataset_digest` can only be specified if `dataset_name` is also specified.",
-                ));
-            }
+            let dataset = order_dataset(o)?;
             let key =
                 validate_logged_model_order_field(&field).map_err(|e| MlflowError::invalid(e.0))?;
-            Ok(OrderBy {
-                key,
-                ascending: o.bool("ascending")?.unwrap_or(true),
+            Ok(LoggedModelOrder {
+                order: OrderBy {
+                    key,
+                    ascending: o.bool("ascending")?.unwrap_or(true),
+                },
+                dataset,
             })
+        })
+        .collect()
+}
+
+/// `datasets`: the datasets whose metric points the search looks at.
+fn search_datasets(params: &mut Params) -> MlflowResult<Vec<DatasetRef>> {
+    params
+        .take_messages("datasets")?
+        .iter()
+        .map(|d| {
+            let name = d.string("dataset_name")?.filter(|n| !n.is_empty());
+            let name = name.ok_or_else(|| {
+                MlflowError::invalid("`dataset_name` in the `datasets` clause must be specified.")
+            })?;
+            let digest = d.string("dataset_digest")?.filter(|d| !d.is_empty());
+            Ok(DatasetRef { name, digest })
         })
         .collect()
 }
@@ -268,6 +331,14 @@ pub async fn search_logged_models(
     ctx: Ctx,
     mut params: Params,
 ) -> MlflowResult<Json<Page<LoggedModel>>> {
+    params.check(&[
+        ("experiment_ids", &[Check::Array, Check::Required]),
+        ("filter", &[Check::Str]),
+        ("datasets", &[Check::Array]),
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+        ("page_token", &[Check::Str]),
+    ])?;
     let experiment_iids = params
         .strings("experiment_ids")?
         .iter()
@@ -282,6 +353,7 @@ pub async fn search_logged_models(
         &params.string("filter")?.unwrap_or_default(),
     )
     .map_err(|e| MlflowError::invalid(e.0))?;
+    let datasets = search_datasets(&mut params)?;
     let order_by = search_order(&mut params)?;
     let offset = page_offset(&params)?;
     let models = ctx
@@ -291,6 +363,7 @@ pub async fn search_logged_models(
             ctx.project_id(),
             &experiment_iids,
             &filter,
+            &datasets,
             &order_by,
             Paging {
                 offset,
@@ -304,6 +377,10 @@ pub async fn search_logged_models(
 /// `runs/outputs`: the models a run produced (`log_model` calls it after creating one).
 pub async fn log_outputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("models", &[Check::Required, Check::Array]),
+    ])?;
     let run = load_run_info(&ctx, &params).await?;
     let mut outputs = Vec::new();
     for output in params.take_messages("models")? {
@@ -312,5 +389,67 @@ pub async fn log_outputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Valu
         outputs.push((load_logged_model(&ctx, &id, false).await?, step));
     }
     ctx.state.store.log_run_outputs(&run, &outputs).await?;
+    Ok(Json(json!({})))
+}
+
+/// `runs/log-model` (MLflow 2's `log_model`): appends the model's description to the run's
+/// `mlflow.log-model.history` tag, with the fields MLflow keeps (`Model.get_tags_dict`).
+pub async fn log_model_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Str, Check::Required]),
+        ("model_json", &[Check::Str, Check::Required]),
+    ])?;
+    let run_id = super::runs::run_id_param(&params)?;
+    let model_json = params.required_string("model_json")?;
+    let model: serde_json::Map<String, Value> =
+        serde_json::from_str(&model_json).map_err(|_| {
+            MlflowError::invalid(format!(
+                "Malformed model info. \n {model_json} \n is not a valid JSON."
+            ))
+        })?;
+    let mut missing: Vec<&str> = ["artifact_path", "flavors", "utc_time_created", "run_id"]
+        .into_iter()
+        .filter(|field| !model.contains_key(*field))
+        .collect();
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        let listed: Vec<String> = missing.iter().map(|f| format!("'{f}'")).collect();
+        return Err(MlflowError::invalid(format!(
+            "Model json is missing mandatory fields: {{{}}}",
+            listed.join(", ")
+        )));
+    }
+    let mut entry = serde_json::Map::new();
+    for field in ["run_id", "utc_time_created", "artifact_path", "model_uuid"] {
+        if let Some(value) = model.get(field) {
+            entry.insert(field.to_owned(), value.clone());
+        }
+    }
+    // Each flavor without its `config` (MLflow drops it from the history).
+    let flavors = match model.get("flavors") {
+        Some(Value::Object(flavors)) => flavors
+            .iter()
+            .map(|(name, config)| {
+                let mut config = config.clone();
+                if let Value::Object(c) = &mut config {
+                    c.remove("config");
+                }
+                (name.clone(), config)
+            })
+            .collect(),
+        _ => serde_json::Map::new(),
+    };
+    entry.insert("flavors".into(), Value::Object(flavors));
+    let run = super::runs::active_run_info(&ctx, &run_id).await?;
+    ctx.state
+        .store
+        .append_to_run_tag(
+            &run,
+            "mlflow.log-model.history",
+            Value::Object(entry),
+            names::MAX_RUN_TAG_VALUE_LEN,
+        )
+        .await?;
     Ok(Json(json!({})))
 }

@@ -1,18 +1,22 @@
 //! The MLflow REST surface, served under `/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow`
 //! and under `/api/2.0/mlflow`, where the project is the MLflow workspace the request's
 //! `X-MLFLOW-WORKSPACE` header names, or project 1 without one (what a plain
-//! `MLFLOW_TRACKING_URI=<host>` reaches). Every success is HTTP 200 with the JSON the client
-//! parses, but creating a workspace (201) and deleting one (204), as in MLflow.
+//! `MLFLOW_TRACKING_URI=<host>` reaches); each also under `ajax-api` in place of `api`, as
+//! MLflow serves every route for its web UI (see [`crate::router`]). Every success is HTTP
+//! 200 with the JSON the client parses, but creating a workspace (201) and deleting one
+//! (204), as in MLflow.
 
 pub mod artifacts;
 pub mod error;
 pub mod experiments;
 mod log_batch_body;
 pub mod logged_models;
+pub mod metrics;
 pub mod model_versions;
 pub mod registered_models;
 pub mod request;
 pub mod runs;
+mod version_sources;
 pub mod workspaces;
 
 use crate::AppState;
@@ -70,7 +74,18 @@ pub fn router() -> Router<AppState> {
             "/runs/search",
             post(runs::search_runs).get(runs::search_runs),
         )
-        .route("/metrics/get-history", get(runs::get_metric_history))
+        .route("/runs/log-model", post(logged_models::log_model_history))
+        .route("/artifacts/list", get(artifacts::list_run_artifacts))
+        .route("/metrics/get-history", get(metrics::get_metric_history))
+        // MLflow serves the bulk read only under `ajax-api`; it costs nothing under `api` too.
+        .route(
+            "/metrics/get-history-bulk",
+            get(metrics::get_metric_history_bulk),
+        )
+        .route(
+            "/metrics/get-history-bulk-interval",
+            get(metrics::get_metric_history_bulk_interval),
+        )
         .merge(registry_router())
         .merge(logged_models_router())
         .fallback(endpoint_not_found)

@@ -4,16 +4,16 @@
 
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
-use super::logged_models::load_logged_model;
 use super::registered_models::{
     caller_name, model_not_found, validate_description, validate_registry_tag,
 };
-use super::request::{Page, Params, Wire, max_results, page_body, page_offset};
+use super::request::{Check, Page, Params, Wire, max_results, page_body, page_offset};
+use super::version_sources::{self, SourceRequest};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
-use hangar_core::registry::{SEMVER_TAG, Stage, VersionRef};
+use hangar_core::registry::{self, SEMVER_TAG, Stage, VersionRef};
 use hangar_core::semver;
-use hangar_store::model::{ModelVersion, NewModelVersion, Paging, VersionStorage};
+use hangar_store::model::{ModelVersion, NewModelVersion, Paging, SemverChoice};
 use serde_json::{Value, json};
 
 /// The largest page `model-versions/search` serves (MLflow's limit).
@@ -37,7 +37,7 @@ pub fn model_version_json(v: &ModelVersion) -> Value {
         "description": v.description,
         "user_id": v.user_id,
         "source": v.source,
-        "run_id": v.run_uuid.clone().unwrap_or_default(),
+        "run_id": wire_run_id(v).unwrap_or_default(),
         "status": "READY",
         "status_message": "",
         "run_link": v.run_link,
@@ -54,6 +54,14 @@ pub fn model_version_json(v: &ModelVersion) -> Value {
         out["model_id"] = v.model_uuid.clone().into();
     }
     out
+}
+
+/// The run a version shows on the wire: its linked run, or the external id it recorded.
+pub fn wire_run_id(version: &ModelVersion) -> Option<String> {
+    version
+        .run_uuid
+        .clone()
+        .or_else(|| Some(version.external_run_id.clone()).filter(|r| !r.is_empty()))
 }
 
 pub fn version_ref(version: &str) -> MlflowResult<VersionRef> {
@@ -93,117 +101,56 @@ fn validate_ci_job(key: &str, value: &str) -> MlflowResult<()> {
     hangar_core::ci::validate_ci_tag(key, value).map_err(MlflowError::invalid)
 }
 
-/// Where a new version's files are and which run it promotes, from `source` and `run_id`
-/// (MLflow's `_validate_source` rules): `runs:/<id>/<path>` names a run and a path in it;
-/// a local path is refused; any other URI (`s3://…`, `models:/…`) is recorded, never read.
-fn resolve_source(
-    source: &str,
-    run_id: Option<String>,
-) -> MlflowResult<(Option<String>, VersionStorage)> {
-    let invalid = |why: &str| {
-        MlflowError::invalid(format!("Invalid model version source: '{source}'. {why}"))
+/// The semver a new version asks for: the `gitlab.version` tag, exactly, or for a copy
+/// (whose tags are its source's) preferably.
+fn semver_choice(tags: &[(String, String)], copy: bool) -> MlflowResult<SemverChoice> {
+    let Some((_, value)) = tags.iter().rev().find(|(k, _)| k == SEMVER_TAG) else {
+        return Ok(SemverChoice::Next);
     };
-    let decoded = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
-    if decoded.split(['/', '\\']).any(|segment| segment == "..") {
-        return Err(invalid(
-            "If supplying a source as an http, https, local file path, ftp, objectstore, or \
-             mlflow-artifacts uri, an absolute path must be provided without relative path \
-             references present. Please provide an absolute path.",
-        ));
-    }
-    if let Some(rest) = source.strip_prefix("runs:/") {
-        let (source_run, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if source_run.is_empty() || run_id.as_deref().is_some_and(|r| r != source_run) {
-            return Err(invalid(
-                "The run_id request parameter must identify the resource that contains the source.",
-            ));
-        }
-        // The path inside the run's artifacts, with the same confinement as every file route.
-        let path = hangar_core::artifact_path::ArtifactPath::parse(path)
-            .map_err(|e| invalid(&e.to_string()))?;
-        return Ok((
-            Some(source_run.to_owned()),
-            VersionStorage::Candidate(path.to_string()),
-        ));
-    }
-    // A folder of Hangar's own tree (MLflow 2's `log_model` registers
-    // `mlflow-artifacts:/<exp>/<run>/artifacts/model`): the version's files are there.
-    if let Some(rest) = source.strip_prefix("mlflow-artifacts:/") {
-        let path = hangar_core::artifact_path::ArtifactPath::parse(rest.trim_start_matches('/'))
-            .map_err(|e| invalid(&e.to_string()))?;
-        let segments = path.segments();
-        return match run_id {
-            None => Ok((
-                None,
-                VersionStorage::Fixed(format!("mlflow-artifacts:/{path}")),
-            )),
-            Some(run)
-                if segments.len() >= 3 && segments[1] == run && segments[2] == "artifacts" =>
-            {
-                Ok((
-                    Some(run),
-                    VersionStorage::Candidate(segments[3..].join("/")),
-                ))
-            }
-            Some(_) => Err(invalid(
-                "The run_id request parameter must identify the resource that contains the source.",
-            )),
-        };
-    }
-    let has_scheme = source
-        .split_once(':')
-        .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.len() > 1);
-    if !source.is_empty() && !has_scheme {
-        return Err(match run_id {
-            None => invalid(
-                "To use a local path as a model version source, the run_id request parameter has \
-                 to be specified and the local path has to be contained within the artifact \
-                 directory of the run specified by the run_id.",
-            ),
-            Some(_) => invalid(
-                "The run_id request parameter must identify the resource that contains the source.",
-            ),
-        });
-    }
-    Ok((run_id, VersionStorage::Candidate(String::new())))
+    let semver = semver::parse(value)
+        .map_err(MlflowError::invalid)?
+        .to_string();
+    Ok(if copy {
+        SemverChoice::Preferred(semver)
+    } else {
+        SemverChoice::Exact(semver)
+    })
 }
 
 pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("source", &[Check::Str]),
+        ("run_id", &[Check::Str]),
+        ("tags", &[Check::Array]),
+        ("run_link", &[Check::Str]),
+        ("description", &[Check::Str]),
+        ("model_id", &[Check::Str]),
+    ])?;
     let name = params.required_string("name")?;
     // gitlab-mlops sends no source at all; MLflow requires one. Both are served.
     let source = params.string("source")?.unwrap_or_default();
-    let run_id = params.string("run_id")?.filter(|r| !r.is_empty());
-    let description = params.string("description")?.unwrap_or_default();
-    validate_description(&description)?;
+    let run_id = params.string("run_id")?;
     let tags = params.key_values("tags")?;
-    let mut semver_tag = None;
+    let run_link = params.string("run_link")?.unwrap_or_default();
+    let description = params.string("description")?.unwrap_or_default();
+    let model_id = params.string("model_id")?;
+    validate_description(&description)?;
     for (key, value) in &tags {
         validate_registry_tag(key, value)?;
         validate_ci_job(key, value)?;
-        if key == SEMVER_TAG {
-            semver_tag = Some(
-                semver::parse(value)
-                    .map_err(MlflowError::invalid)?
-                    .to_string(),
-            );
-        }
     }
-    let (run_uuid, storage) = resolve_source(&source, run_id)?;
-    // MLflow 3 registers a logged model (`models:/m-<id>`): the version's files are its files.
-    let model_uuid = params
-        .string("model_id")?
-        .filter(|m| !m.is_empty())
-        .or_else(|| {
-            source
-                .strip_prefix("models:/")
-                .filter(|id| id.starts_with("m-") && !id.contains('/'))
-                .map(str::to_owned)
-        });
-    let storage = match &model_uuid {
-        Some(id) => VersionStorage::Fixed(load_logged_model(&ctx, id, false).await?.artifact_uri),
-        None => storage,
-    };
+    let lineage = version_sources::resolve(
+        &ctx,
+        SourceRequest {
+            source,
+            run_id,
+            model_id,
+            is_prompt: registry::is_prompt(&tags),
+        },
+    )
+    .await?;
     let version = ctx
         .state
         .store
@@ -211,15 +158,15 @@ pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
             ctx.project_id(),
             &name,
             NewModelVersion {
-                semver: semver_tag,
+                semver: semver_choice(&tags, lineage.copy_of.is_some())?,
                 description,
                 user_id: caller_name(&ctx),
-                source,
-                run_uuid,
-                run_link: params.string("run_link")?.unwrap_or_default(),
-                model_uuid: model_uuid.unwrap_or_default(),
+                source: lineage.source,
+                run_uuid: lineage.run_uuid,
+                run_link,
+                model_uuid: lineage.model_uuid.unwrap_or_default(),
                 tags,
-                storage,
+                storage: lineage.storage,
                 author: crate::audit::author(&ctx.caller),
             },
         )
@@ -229,12 +176,21 @@ pub async fn create_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
 }
 
 pub async fn get_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     Ok(version_answer(&version))
 }
 
 pub async fn update_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("description", &[Check::Str]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     let Some(description) = params.string("description")? else {
         return Ok(version_answer(&version));
@@ -257,6 +213,10 @@ pub async fn update_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
 
 pub async fn delete_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     ctx.state.store.delete_model_version(&version).await?;
     ctx.audit(
@@ -271,6 +231,12 @@ pub async fn delete_model_version(ctx: Ctx, params: Params) -> MlflowResult<Json
 
 pub async fn transition_stage(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("stage", &[Check::Str, Check::Required]),
+        ("archive_existing_versions", &[Check::Bool]),
+    ])?;
     let stage = Stage::parse(&params.required_string("stage")?).map_err(MlflowError::invalid)?;
     let archive = params.bool("archive_existing_versions")?.unwrap_or(false);
     let version = version_from_params(&ctx, &params).await?;
@@ -290,6 +256,10 @@ pub async fn transition_stage(ctx: Ctx, params: Params) -> MlflowResult<Json<Val
 }
 
 pub async fn get_download_uri(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+    ])?;
     let version = version_from_params(&ctx, &params).await?;
     Ok(Json(json!({"artifact_uri": version.storage_location})))
 }
@@ -298,6 +268,12 @@ pub async fn search_model_versions(
     ctx: Ctx,
     params: Params,
 ) -> MlflowResult<Json<Page<ModelVersion>>> {
+    params.check(&[
+        ("filter", &[Check::Str]),
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+        ("page_token", &[Check::Str]),
+    ])?;
     let limit = max_results(&params, SEARCH_MAX_RESULTS, SEARCH_MAX_RESULTS)?;
     let filter = parse_filter(
         SearchKind::ModelVersions,
@@ -336,6 +312,12 @@ fn refuse_semver_tag(key: &str, version: &ModelVersion, value: Option<&str>) -> 
 
 pub async fn set_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("key", &[Check::Str, Check::Required]),
+        ("value", &[Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
     validate_registry_tag(&key, &value)?;
@@ -358,6 +340,11 @@ pub async fn set_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<Jso
 
 pub async fn delete_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+        ("key", &[Check::Str, Check::Required]),
+    ])?;
     let key = params.required_string("key")?;
     hangar_core::names::validate_entity_key("key", "key", &key).map_err(MlflowError::invalid)?;
     let version = version_from_params(&ctx, &params).await?;
@@ -374,43 +361,4 @@ pub async fn delete_model_version_tag(ctx: Ctx, params: Params) -> MlflowResult<
     )
     .await;
     Ok(Json(json!({})))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sources_name_the_run_and_path_or_are_recorded() {
-        let (run, storage) = resolve_source("runs:/abc/model/sub", None).unwrap();
-        assert_eq!(run.as_deref(), Some("abc"));
-        assert_eq!(storage, VersionStorage::Candidate("model/sub".into()));
-        let (run, storage) = resolve_source("", Some("r1".into())).unwrap();
-        assert_eq!(run.as_deref(), Some("r1"));
-        assert_eq!(storage, VersionStorage::Candidate(String::new()));
-        assert_eq!(resolve_source("s3://bucket/m", None).unwrap().0, None);
-        assert!(resolve_source("runs:/abc/model", Some("other".into())).is_err());
-        assert!(
-            resolve_source("/etc/passwd", None)
-                .unwrap_err()
-                .message
-                .contains("local path")
-        );
-        assert!(
-            resolve_source("s3://bucket/../x", None)
-                .unwrap_err()
-                .message
-                .contains("relative path")
-        );
-        assert!(resolve_source("s3://bucket/%2e%2e/x", None).is_err());
-        assert!(resolve_source("C:\\models\\m", None).is_err());
-        for bad in [
-            "runs:/abc/model#x",
-            "runs:/abc/a\\b",
-            "runs:/abc//etc",
-            "runs:/abc/%252e%252e/x",
-        ] {
-            assert!(resolve_source(bad, None).is_err(), "{bad}");
-        }
-    }
 }

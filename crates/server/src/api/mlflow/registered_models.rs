@@ -4,7 +4,7 @@
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::model_versions::{load_version, model_version_json, version_ref};
-use super::request::{Page, Params, Wire, max_results, page_body, page_offset};
+use super::request::{Check, Page, Params, Wire, max_results, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::registry::{self, Stage};
@@ -63,8 +63,20 @@ pub async fn load_model(ctx: &Ctx, name: &str) -> MlflowResult<RegisteredModel> 
 }
 
 /// A tag of a model or version: MLflow's key rules, GitLab's value limit.
+/// The prompt registry's own tags hold templates, and take MLflow's longer limit.
 pub fn validate_registry_tag(key: &str, value: &str) -> MlflowResult<()> {
     names::validate_entity_key("key", "key", key).map_err(MlflowError::invalid)?;
+    if registry::is_prompt_tag_key(key) {
+        let max = registry::MAX_PROMPT_TAG_VALUE_LEN;
+        if value.chars().count() <= max {
+            return Ok(());
+        }
+        return Err(MlflowError::invalid(if key == registry::PROMPT_TEXT_TAG {
+            format!("Prompt text exceeds max length of {max} characters.")
+        } else {
+            format!("'value' exceeds the maximum length of {max} characters")
+        }));
+    }
     if value.chars().count() > registry::MAX_TAG_VALUE_LEN {
         return Err(MlflowError::invalid(format!(
             "'value' exceeds the maximum length of {} characters",
@@ -104,6 +116,11 @@ fn model_answer(model: &RegisteredModel) -> Json<Value> {
 
 pub async fn create_registered_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("tags", &[Check::Array]),
+        ("description", &[Check::Str]),
+    ])?;
     let name = model_name(&params, "name")?;
     let description = params.string("description")?.unwrap_or_default();
     validate_description(&description)?;
@@ -135,12 +152,17 @@ pub async fn create_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
 }
 
 pub async fn get_registered_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[("name", &[Check::Str, Check::Required])])?;
     let model = load_model(&ctx, &params.required_string("name")?).await?;
     Ok(model_answer(&model))
 }
 
 pub async fn rename_registered_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("new_name", &[Check::Str, Check::Required]),
+    ])?;
     let name = params.required_string("name")?;
     let new_name = model_name(&params, "new_name")?;
     let model = ctx
@@ -161,6 +183,10 @@ pub async fn rename_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
 
 pub async fn update_registered_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("description", &[Check::Str]),
+    ])?;
     let name = params.required_string("name")?;
     let description = params.string("description")?.unwrap_or_default();
     validate_description(&description)?;
@@ -182,6 +208,7 @@ pub async fn update_registered_model(ctx: Ctx, params: Params) -> MlflowResult<J
 
 pub async fn delete_registered_model(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("name", &[Check::Str, Check::Required])])?;
     let name = params.required_string("name")?;
     let blobs = ctx
         .state
@@ -198,6 +225,12 @@ pub async fn search_registered_models(
     ctx: Ctx,
     params: Params,
 ) -> MlflowResult<Json<Page<RegisteredModel>>> {
+    params.check(&[
+        ("filter", &[Check::Str]),
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+        ("page_token", &[Check::Str]),
+    ])?;
     let limit = max_results(&params, 100, SEARCH_MAX_RESULTS)?;
     let filter = parse_filter(
         SearchKind::RegisteredModels,
@@ -226,6 +259,10 @@ pub async fn search_registered_models(
 /// Without stages: the latest version (highest semver) alone, so that `models:/name/latest`
 /// resolves to it. With stages: the highest semver of each.
 pub async fn get_latest_versions(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("stages", &[Check::Array]),
+    ])?;
     let name = params.required_string("name")?;
     let stages = params
         .strings("stages")?
@@ -249,6 +286,11 @@ pub async fn get_latest_versions(ctx: Ctx, params: Params) -> MlflowResult<Json<
 
 pub async fn set_registered_model_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("key", &[Check::Str, Check::Required]),
+        ("value", &[Check::Str]),
+    ])?;
     let name = params.required_string("name")?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
@@ -270,6 +312,10 @@ pub async fn set_registered_model_tag(ctx: Ctx, params: Params) -> MlflowResult<
 
 pub async fn delete_registered_model_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("key", &[Check::Str, Check::Required]),
+    ])?;
     let name = params.required_string("name")?;
     let key = params.required_string("key")?;
     names::validate_entity_key("key", "key", &key).map_err(MlflowError::invalid)?;
@@ -285,6 +331,11 @@ pub async fn delete_registered_model_tag(ctx: Ctx, params: Params) -> MlflowResu
 
 pub async fn set_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("alias", &[Check::Str, Check::Required]),
+        ("version", &[Check::Str, Check::Required]),
+    ])?;
     let name = params.required_string("name")?;
     let alias = params.required_string("alias")?;
     registry::validate_alias(&alias).map_err(MlflowError::invalid)?;
@@ -303,6 +354,10 @@ pub async fn set_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn delete_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("alias", &[Check::Str, Check::Required]),
+    ])?;
     let name = params.required_string("name")?;
     let alias = params.required_string("alias")?;
     registry::validate_alias(&alias).map_err(MlflowError::invalid)?;
@@ -323,6 +378,10 @@ pub async fn delete_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>>
 
 /// `get_model_version_by_alias`: a user alias, or a version's semver (its first alias).
 pub async fn get_version_by_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[
+        ("name", &[Check::Str, Check::Required]),
+        ("alias", &[Check::Str, Check::Required]),
+    ])?;
     let name = params.required_string("name")?;
     let alias = params.required_string("alias")?;
     let store = &ctx.state.store;

@@ -9,7 +9,7 @@ use axum::http::{Method, Request, header::CONTENT_TYPE};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-const SEE_DOCS: &str = "See the API docs for more information about request parameters.";
+pub const SEE_DOCS: &str = "See the API docs for more information about request parameters.";
 
 /// The parameters of one MLflow request.
 #[derive(Debug, Default)]
@@ -318,6 +318,69 @@ impl Params {
                 Ok((key, field("value")?.unwrap_or_default()))
             })
             .collect()
+    }
+}
+
+/// One check of an MLflow handler's schema (`_assert_required`, `_assert_string`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Required,
+    Str,
+    Int,
+    Float,
+    Bool,
+    /// A repeated field.
+    Array,
+}
+
+/// An MLflow handler's schema: its fields in the order the handler lists them, each with its
+/// checks in order.
+pub type Schema = &'static [(&'static str, &'static [Check])];
+
+impl Params {
+    /// Checks the request against an MLflow handler's schema, field by field in the schema's
+    /// order, so that a request with several bad fields is refused for the field MLflow names
+    /// (`run_id` before `value`). An absent field fails only `Required`; `run_id` may be given
+    /// as the older `run_uuid`. The reads that follow repeat these checks harmlessly.
+    pub fn check(&self, schema: Schema) -> MlflowResult<()> {
+        for (name, checks) in schema {
+            let (field, value) = match self.raw(name)? {
+                None if *name == "run_id" => ("run_uuid", self.raw("run_uuid")?),
+                value => (*name, value),
+            };
+            let Some(value) = value else {
+                if checks.contains(&Check::Required) {
+                    return Err(missing(&self.qualified(name)));
+                }
+                continue;
+            };
+            for check in *checks {
+                match check {
+                    Check::Required => {
+                        let empty = match value {
+                            Value::String(s) => s.is_empty(),
+                            Value::Array(items) if self.from_query => {
+                                items.first().is_none_or(|v| v == "")
+                            }
+                            _ => false,
+                        };
+                        if empty {
+                            return Err(missing(&self.qualified(name)));
+                        }
+                    }
+                    Check::Str => drop(self.string(field)?),
+                    Check::Int => drop(self.i64(field)?),
+                    Check::Float => drop(self.f64(field)?),
+                    Check::Bool => drop(self.bool(field)?),
+                    Check::Array => {
+                        if !matches!(value, Value::Array(_)) {
+                            return Err(wrong_type(&self.qualified(name), value));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,11 +1,11 @@
 //! `runs/*`: create, get, update, delete, restore, search, and logging params, metrics, tags
-//! and dataset inputs.
+//! and dataset inputs (metric histories are read in `metrics`).
 
 use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::experiments::parse_experiment_id;
 use super::log_batch_body::TypedBatch;
-use super::request::{JsonBody, Page, Params, Wire, WireList, max_results, page_body, page_offset};
+use super::request::{Check, JsonBody, Page, Params, Wire, WireList, page_body, page_offset};
 use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::names;
@@ -111,6 +111,13 @@ pub fn run_json(run: &Run) -> Value {
             })
             .collect();
     }
+    if !run.model_inputs.is_empty() {
+        inputs["model_inputs"] = run
+            .model_inputs
+            .iter()
+            .map(|model_id| json!({"model_id": model_id}))
+            .collect();
+    }
     let mut out = json!({"info": run_info_json(&run.info), "data": data, "inputs": inputs});
     if !run.outputs.is_empty() {
         // MLflow 3 reads the models a run logged from here (`register_model("runs:/…")`).
@@ -126,7 +133,7 @@ fn run_not_found(id: &str) -> MlflowError {
 }
 
 /// The run named by `run_id` (or the older `run_uuid`).
-fn run_id_param(params: &Params) -> MlflowResult<String> {
+pub(super) fn run_id_param(params: &Params) -> MlflowResult<String> {
     let run_uuid = params.required_string("run_uuid").ok();
     run_id_of(params.string("run_id")?, run_uuid)
 }
@@ -145,12 +152,19 @@ pub async fn load_run_info(ctx: &Ctx, params: &Params) -> MlflowResult<RunInfo> 
     run_info(ctx, &run_id_param(params)?).await
 }
 
-async fn run_info(ctx: &Ctx, id: &str) -> MlflowResult<RunInfo> {
+pub(super) async fn run_info(ctx: &Ctx, id: &str) -> MlflowResult<RunInfo> {
     ctx.state
         .store
         .get_run_info(ctx.project_id(), id)
         .await?
         .ok_or_else(|| run_not_found(id))
+}
+
+/// The run `id` of the caller's project, which must be active to be written to.
+pub(super) async fn active_run_info(ctx: &Ctx, id: &str) -> MlflowResult<RunInfo> {
+    let run = run_info(ctx, id).await?;
+    require_active(&run)?;
+    Ok(run)
 }
 
 fn require_active(run: &RunInfo) -> MlflowResult<()> {
@@ -186,11 +200,54 @@ pub(super) fn validate_param(key: &str, value: &str) -> MlflowResult<()> {
     Ok(())
 }
 
-/// Reads one metric message (`runs/log-metric` or an element of `log-batch`'s `metrics`).
-fn read_metric(p: &Params) -> MlflowResult<Metric> {
-    let metric = read_metric_fields(p)?;
-    check_metric(&metric)?;
-    Ok(metric)
+/// A metric point's logged model (`model_id`, MLflow 3) and dataset: the point is also the
+/// model's. `index` is the point's place in its batch.
+pub(super) struct ModelRef {
+    pub index: usize,
+    pub model_id: String,
+    pub dataset_name: String,
+    pub dataset_digest: String,
+}
+
+/// The `model_id`, `dataset_name` and `dataset_digest` of a metric message, if it names a model.
+fn read_model_ref(p: &Params, index: usize) -> MlflowResult<Option<ModelRef>> {
+    let Some(model_id) = p.string("model_id")?.filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(ModelRef {
+        index,
+        model_id,
+        dataset_name: p.string("dataset_name")?.unwrap_or_default(),
+        dataset_digest: p.string("dataset_digest")?.unwrap_or_default(),
+    }))
+}
+
+/// Adds to the batch the points of the logged models they name, which must be models of the
+/// caller's project (MLflow answers 404 for another).
+async fn attach_model_metrics(
+    ctx: &Ctx,
+    batch: &mut Batch,
+    refs: Vec<ModelRef>,
+) -> MlflowResult<()> {
+    let mut rows: Vec<(String, i64)> = Vec::new();
+    for r in refs {
+        let row = match rows.iter().find(|(id, _)| *id == r.model_id) {
+            Some((_, row)) => *row,
+            None => {
+                let model =
+                    super::logged_models::load_logged_model(ctx, &r.model_id, false).await?;
+                rows.push((r.model_id.clone(), model.row_id));
+                model.row_id
+            }
+        };
+        batch.model_metrics.push(ModelMetric {
+            model_row_id: row,
+            metric: batch.metrics[r.index].clone(),
+            dataset_name: r.dataset_name,
+            dataset_digest: r.dataset_digest,
+        });
+    }
+    Ok(())
 }
 
 /// A metric message's fields, with MLflow's messages for wrong types.
@@ -258,6 +315,11 @@ async fn write_batch(
 
 pub async fn create_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("experiment_id", &[Check::Str]),
+        ("start_time", &[Check::Int]),
+        ("run_name", &[Check::Str]),
+    ])?;
     let experiment_iid = parse_experiment_id(
         &params
             .string("experiment_id")?
@@ -314,6 +376,7 @@ pub async fn create_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 }
 
 pub async fn get_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
+    params.check(&[("run_id", &[Check::Required, Check::Str])])?;
     let id = run_id_param(&params)?;
     let run = ctx
         .state
@@ -326,6 +389,11 @@ pub async fn get_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn update_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("end_time", &[Check::Int]),
+        ("run_name", &[Check::Str]),
+    ])?;
     let run = load_run_info(&ctx, &params).await?;
     // MLflow ignores an unknown status name rather than failing.
     let status = match params.string("status") {
@@ -350,6 +418,7 @@ pub async fn update_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn delete_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("run_id", &[Check::Required, Check::Str])])?;
     let run = load_run_info(&ctx, &params).await?;
     ctx.state
         .store
@@ -360,6 +429,7 @@ pub async fn delete_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn restore_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[("run_id", &[Check::Required, Check::Str])])?;
     let run = load_run_info(&ctx, &params).await?;
     ctx.state
         .store
@@ -370,23 +440,37 @@ pub async fn restore_run(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> 
 
 pub async fn log_metric(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
-    let metric = read_metric(&params)?;
-    let run = load_run_info(&ctx, &params).await?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+        ("value", &[Check::Required, Check::Float]),
+        ("timestamp", &[Check::Int, Check::Required]),
+        ("step", &[Check::Int]),
+        ("model_id", &[Check::Str]),
+        ("dataset_name", &[Check::Str]),
+        ("dataset_digest", &[Check::Str]),
+    ])?;
+    let run_id = run_id_param(&params)?;
+    let metric = read_metric_fields(&params)?;
+    let model = read_model_ref(&params, 0)?;
+    check_metric(&metric)?;
+    let run = run_info(&ctx, &run_id).await?;
     require_active(&run)?;
-    write_batch(
-        &ctx,
-        &run,
-        Batch {
-            metrics: vec![metric],
-            ..Batch::default()
-        },
-        true,
-    )
-    .await
+    let mut batch = Batch {
+        metrics: vec![metric],
+        ..Batch::default()
+    };
+    attach_model_metrics(&ctx, &mut batch, model.into_iter().collect()).await?;
+    write_batch(&ctx, &run, batch, true).await
 }
 
 pub async fn log_param(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+        ("value", &[Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
     validate_param(&key, &value)?;
@@ -406,6 +490,11 @@ pub async fn log_param(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn set_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+        ("value", &[Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let value = params.string("value")?.unwrap_or_default();
     validate_tag(&key, &value)?;
@@ -425,6 +514,10 @@ pub async fn set_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("key", &[Check::Required, Check::Str]),
+    ])?;
     let key = params.required_string("key")?;
     let run = load_run_info(&ctx, &params).await?;
     require_active(&run)?;
@@ -442,25 +535,35 @@ pub async fn delete_tag(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
 
 pub async fn log_batch(ctx: Ctx, body: JsonBody) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
-    let (run_id, batch) = match TypedBatch::parse(&body.0) {
+    // MLflow's order: the run id, then the entries.
+    let (run_id, mut batch, models) = match TypedBatch::parse(&body.0) {
         Some(typed) => {
-            let (run_id, run_uuid, batch) = typed.into_parts();
-            (run_id_of(run_id, run_uuid), batch)
+            let (run_id, run_uuid, batch, models) = typed.into_parts();
+            (run_id_of(run_id, run_uuid)?, batch, models)
         }
         None => {
             let mut params = Params::from_json(&body.0)?;
-            let batch = read_batch(&mut params)?;
-            (run_id_param(&params), batch)
+            params.check(&[
+                ("run_id", &[Check::Str, Check::Required]),
+                ("metrics", &[Check::Array]),
+                ("params", &[Check::Array]),
+                ("tags", &[Check::Array]),
+            ])?;
+            let run_id = run_id_param(&params)?;
+            let (batch, models) = read_batch(&mut params)?;
+            (run_id, batch, models)
         }
     };
     check_batch(&batch)?;
-    let run = run_info(&ctx, &run_id?).await?;
+    let run = run_info(&ctx, &run_id).await?;
     require_active(&run)?;
+    attach_model_metrics(&ctx, &mut batch, models).await?;
     write_batch(&ctx, &run, batch, false).await
 }
 
-/// A log-batch's entries from its parameters, with MLflow's messages for wrong types.
-fn read_batch(params: &mut Params) -> MlflowResult<Batch> {
+/// A log-batch's entries from its parameters, with MLflow's messages for wrong types, and
+/// the logged models their points name.
+fn read_batch(params: &mut Params) -> MlflowResult<(Batch, Vec<ModelRef>)> {
     let metrics = params.take_messages("metrics")?;
     let param_messages = params.take_messages("params")?;
     let tag_messages = params.take_messages("tags")?;
@@ -472,7 +575,11 @@ fn read_batch(params: &mut Params) -> MlflowResult<Batch> {
             p.string("value")?.unwrap_or_default(),
         ))
     };
-    Ok(Batch {
+    let mut models = Vec::new();
+    for (index, m) in metrics.iter().enumerate() {
+        models.extend(read_model_ref(m, index)?);
+    }
+    let batch = Batch {
         metrics: metrics
             .iter()
             .map(read_metric_fields)
@@ -485,7 +592,9 @@ fn read_batch(params: &mut Params) -> MlflowResult<Batch> {
             .iter()
             .map(key_value)
             .collect::<MlflowResult<_>>()?,
-    })
+        model_metrics: Vec::new(),
+    };
+    Ok((batch, models))
 }
 
 fn check_batch_limits(metrics: usize, params: usize, tags: usize) -> MlflowResult<()> {
@@ -546,6 +655,11 @@ fn check_batch(batch: &Batch) -> MlflowResult<()> {
 
 pub async fn log_inputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value>> {
     ctx.require_write()?;
+    params.check(&[
+        ("run_id", &[Check::Required, Check::Str]),
+        ("datasets", &[Check::Array]),
+        ("models", &[Check::Array]),
+    ])?;
     let mut inputs = Vec::new();
     for mut input in params.take_messages("datasets")? {
         let dataset = input
@@ -589,9 +703,19 @@ pub async fn log_inputs(ctx: Ctx, mut params: Params) -> MlflowResult<Json<Value
             tags,
         });
     }
+    // MLflow 3: the logged models the run used.
+    let mut models = Vec::new();
+    for model in params.take_messages("models")? {
+        let id = model.required_string("model_id")?;
+        models.push(
+            super::logged_models::load_logged_model(&ctx, &id, false)
+                .await?
+                .row_id,
+        );
+    }
     let run = load_run_info(&ctx, &params).await?;
     require_active(&run)?;
-    ctx.state.store.log_inputs(&run, inputs).await?;
+    ctx.state.store.log_inputs(&run, inputs, &models).await?;
     Ok(Json(json!({})))
 }
 
@@ -611,6 +735,12 @@ fn run_view_type(params: &Params) -> MlflowResult<ViewType> {
 }
 
 pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Run>>> {
+    params.check(&[
+        ("experiment_ids", &[Check::Array]),
+        ("filter", &[Check::Str]),
+        ("max_results", &[Check::Int]),
+        ("order_by", &[Check::Array]),
+    ])?;
     let limit = params.i64("max_results")?.unwrap_or(1000);
     if limit <= 0 || limit > SEARCH_MAX_RESULTS {
         return Err(MlflowError::invalid(format!(
@@ -653,28 +783,4 @@ pub async fn search_runs(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Run
         )
         .await?;
     Ok(Json(page_body(runs, limit, offset, "runs")))
-}
-
-pub async fn get_metric_history(ctx: Ctx, params: Params) -> MlflowResult<Json<Page<Metric>>> {
-    let run = load_run_info(&ctx, &params).await?;
-    let key = params.required_string("metric_key")?;
-    // Absent: the whole history in one answer, as MLflow does.
-    let limit = match params.i64("max_results")? {
-        None => i64::MAX / 2,
-        Some(_) => max_results(&params, 25_000, i64::MAX / 2)?,
-    };
-    let offset = page_offset(&params)?;
-    let metrics = ctx
-        .state
-        .store
-        .metric_history(
-            &run,
-            &key,
-            Paging {
-                offset,
-                limit: limit.saturating_add(1),
-            },
-        )
-        .await?;
-    Ok(Json(page_body(metrics, limit, offset, "metrics")))
 }

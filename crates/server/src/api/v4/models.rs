@@ -51,6 +51,7 @@ fn version_json(v: &ModelVersion, ci: Value) -> Value {
         "source": v.source,
         "stage": v.stage.as_str(),
         "candidate": v.run_uuid.as_ref().map(|run_id| json!({"run_id": run_id})),
+        "external_run_id": Some(&v.external_run_id).filter(|r| !r.is_empty()),
         "ci_job": ci,
         "tags": tags_object(&v.tags),
         "aliases": v.aliases,

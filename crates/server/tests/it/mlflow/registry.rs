@@ -237,44 +237,294 @@ async fn versions_get_numbers_and_semvers() {
     .await;
 }
 
+/// The runs of an experiment, by their MLflow ids.
+async fn run_ids_of(app: &TestApp, p: i64, t: &str, experiment: &str) -> Vec<String> {
+    let found = ok(
+        app,
+        Method::POST,
+        p,
+        "runs/search",
+        t,
+        Some(json!({"experiment_ids": [experiment]})),
+    )
+    .await;
+    let mut ids: Vec<String> = found["runs"]
+        .as_array()
+        .map(|runs| {
+            runs.iter()
+                .map(|r| r["info"]["run_id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
 #[tokio::test]
-async fn a_run_is_promoted_once_and_sources_are_checked() {
+async fn a_run_backs_any_number_of_versions_and_sources_are_checked() {
     on_each_backend(|app| async move {
         let (p, t) = setup(&app).await;
-        create_model(&app, p, &t, "m").await;
-        let run = ok(&app, Method::POST, p, "runs/create", &t, Some(json!({"experiment_id": "0"}))).await;
+        let staging = create_model(&app, p, &t, "m").await;
+        create_model(&app, p, &t, "prod").await;
+        let run = ok(
+            &app,
+            Method::POST,
+            p,
+            "runs/create",
+            &t,
+            Some(json!({"experiment_id": "0"})),
+        )
+        .await;
         let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
-        let artifact_uri = run["run"]["info"]["artifact_uri"].as_str().unwrap().to_owned();
-        let v = create_version(&app, p, &t, json!({"name": "m", "source": format!("runs:/{run_id}/model")})).await;
+        let artifact_uri = run["run"]["info"]["artifact_uri"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let v = create_version(
+            &app,
+            p,
+            &t,
+            json!({"name": "m", "source": format!("runs:/{run_id}/model")}),
+        )
+        .await;
         assert_eq!(v["run_id"], run_id.as_str());
-        let uri = ok(&app, Method::GET, p, "model-versions/get-download-uri?name=m&version=1.0.0", &t, None).await;
+        let uri = ok(
+            &app,
+            Method::GET,
+            p,
+            "model-versions/get-download-uri?name=m&version=1.0.0",
+            &t,
+            None,
+        )
+        .await;
         assert_eq!(uri["artifact_uri"], format!("{artifact_uri}/model"));
-        let (status, err) = app
-            .post(&mlflow(p, "model-versions/create"), Some(&t), json!({"name": "m", "run_id": run_id}))
-            .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
-        assert!(err["message"].as_str().unwrap().contains("already belongs"), "{err}");
-        for (source, needle) in [
-            ("/etc/passwd", "local path"),
-            ("s3://bucket/../x", "relative path"),
-            ("runs:/other/model", "must identify"),
+        // The same run backs a second version of the model and one of another model.
+        let again = create_version(&app, p, &t, json!({"name": "m", "run_id": run_id})).await;
+        assert_eq!(
+            (again["version"].as_str(), again["run_id"].as_str()),
+            (Some("2"), Some(run_id.as_str()))
+        );
+        let other = create_version(
+            &app,
+            p,
+            &t,
+            json!({"name": "prod", "source": "s3://b/m", "run_id": run_id}),
+        )
+        .await;
+        assert_eq!(other["run_id"], run_id.as_str());
+        let backed = ok(
+            &app,
+            Method::GET,
+            p,
+            &format!("model-versions/search?filter=run_id%3D%27{run_id}%27"),
+            &t,
+            None,
+        )
+        .await;
+        assert_eq!(
+            backed["model_versions"].as_array().unwrap().len(),
+            3,
+            "{backed}"
+        );
+        // None of them made a candidate of its own.
+        let experiment = staging["tags"]
+            .as_array()
+            .map_or("1".to_owned(), |_| "1".to_owned());
+        let model_experiment = ok(
+            &app,
+            Method::GET,
+            p,
+            "experiments/get-by-name?experiment_name=%5Bmodel%5Dm",
+            &t,
+            None,
+        )
+        .await;
+        let model_experiment = model_experiment["experiment"]["experiment_id"]
+            .as_str()
+            .unwrap_or(&experiment)
+            .to_owned();
+        assert!(run_ids_of(&app, p, &t, &model_experiment).await.is_empty());
+
+        for (source, model_id, needle) in [
+            (
+                "/etc/passwd",
+                None,
+                "the run_id request parameter has to be specified",
+            ),
+            (
+                "file:///etc/passwd",
+                None,
+                "To use a local path as a model version source",
+            ),
+            (
+                "file:///tmp/model",
+                Some("m-00000000000000000000000000000000"),
+                "the model_id request parameter has to be specified",
+            ),
+            ("s3://bucket/../x", None, "relative path"),
+            ("runs:/other/model", None, "must identify"),
         ] {
-            let body = json!({"name": "m", "source": source, "run_id": if needle == "must identify" { Value::from(run_id.clone()) } else { Value::Null }});
-            let (status, err) = app.post(&mlflow(p, "model-versions/create"), Some(&t), body).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{source}");
-            assert!(err["message"].as_str().unwrap().contains(needle), "{source}: {err}");
+            let mut body = json!({"name": "m", "source": source});
+            if needle == "must identify" {
+                body["run_id"] = run_id.clone().into();
+            }
+            if let Some(model_id) = model_id {
+                body["model_id"] = model_id.into();
+            }
+            let (status, err) = app
+                .post(&mlflow(p, "model-versions/create"), Some(&t), body)
+                .await;
+            assert_eq!(
+                (status, err["error_code"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE")),
+                "{source}: {err}"
+            );
+            assert!(
+                err["message"].as_str().unwrap().contains(needle),
+                "{source}: {err}"
+            );
         }
-        let body = json!({"name": "m", "run_id": "0123456789abcdef0123456789abcdef"});
-        let (status, _) = app.post(&mlflow(p, "model-versions/create"), Some(&t), body).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
         let (status, err) = app
-            .post(&mlflow(p, "model-versions/create"), Some(&t), json!({"name": "nope", "source": "s3://x"}))
+            .post(
+                &mlflow(p, "model-versions/create"),
+                Some(&t),
+                json!({"name": "nope", "source": "s3://x"}),
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(err["message"], "Registered Model with name=nope not found");
         // Failed creates used no number.
         let v = create_version(&app, p, &t, json!({"name": "m"})).await;
-        assert_eq!((v["version"].as_str(), v["aliases"][0].as_str()), (Some("2"), Some("1.0.1")));
+        assert_eq!(
+            (v["version"].as_str(), v["aliases"][0].as_str()),
+            (Some("3"), Some("1.0.2"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_id_of_no_run_here_is_kept_as_an_external_reference() {
+    on_each_backend(|app| async move {
+        let (p, t) = setup(&app).await;
+        // A run of another project: its id must not resolve here.
+        let (stranger, stranger_token) = app.user("stranger", false).await;
+        let elsewhere = app
+            .project(
+                "other/place",
+                &stranger,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let foreign = ok(
+            &app,
+            Method::POST,
+            elsewhere.id,
+            "runs/create",
+            &stranger_token,
+            Some(json!({"experiment_id": "0"})),
+        )
+        .await;
+        let foreign_id = foreign["run"]["info"]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ok(
+            &app,
+            Method::POST,
+            elsewhere.id,
+            "runs/log-parameter",
+            &stranger_token,
+            Some(json!({"run_id": foreign_id, "key": "secret", "value": "x"})),
+        )
+        .await;
+
+        create_model(&app, p, &t, "m").await;
+        let model_experiment = ok(
+            &app,
+            Method::GET,
+            p,
+            "experiments/get-by-name?experiment_name=%5Bmodel%5Dm",
+            &t,
+            None,
+        )
+        .await;
+        let model_experiment = model_experiment["experiment"]["experiment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (i, external) in [foreign_id.as_str(), "0123456789abcdef0123456789abcdef"]
+            .into_iter()
+            .enumerate()
+        {
+            let source = format!("runs:/{external}/model");
+            let v = create_version(
+                &app,
+                p,
+                &t,
+                json!({"name": "m", "source": source, "run_id": external}),
+            )
+            .await;
+            assert_eq!(v["run_id"], external, "{v}");
+            assert_eq!(v["version"], (i + 1).to_string());
+            // Recorded, never read: the download URI is the source itself.
+            let uri = ok(
+                &app,
+                Method::GET,
+                p,
+                &format!("model-versions/get-download-uri?name=m&version={}", i + 1),
+                &t,
+                None,
+            )
+            .await;
+            assert_eq!(uri["artifact_uri"], source.as_str());
+        }
+        // No candidate was made for them, and the JSON API says the run is external.
+        assert!(run_ids_of(&app, p, &t, &model_experiment).await.is_empty());
+        let (status, model) = app
+            .get(&format!("/api/v4/projects/{p}/ml/models"), Some(&t))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{model}");
+        let model_id = model[0]["id"].as_i64().unwrap();
+        let (_, versions) = app
+            .get(
+                &format!("/api/v4/projects/{p}/ml/models/{model_id}/versions"),
+                Some(&t),
+            )
+            .await;
+        let first = versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["number"] == 1)
+            .unwrap();
+        assert_eq!(
+            (
+                first["candidate"].clone(),
+                first["external_run_id"].as_str()
+            ),
+            (Value::Null, Some(foreign_id.as_str())),
+            "{first}"
+        );
+        // The other project's run is untouched and still its own.
+        let (status, _) = app
+            .get(
+                &mlflow(p, &format!("runs/get?run_id={foreign_id}")),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let theirs = ok(
+            &app,
+            Method::GET,
+            elsewhere.id,
+            &format!("model-versions/search?filter=run_id%3D%27{foreign_id}%27"),
+            &stranger_token,
+            None,
+        )
+        .await;
+        assert!(theirs.get("model_versions").is_none(), "{theirs}");
     })
     .await;
 }
