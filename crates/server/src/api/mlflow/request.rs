@@ -343,39 +343,70 @@ impl Params {
     /// (`run_id` before `value`). An absent field fails only `Required`; `run_id` may be given
     /// as the older `run_uuid`. The reads that follow repeat these checks harmlessly.
     pub fn check(&self, schema: Schema) -> MlflowResult<()> {
+        // MLflow runs the type checks only when the body did not parse into its message,
+        // i.e. when some field has the wrong type; an absent field then fails its first
+        // check, which may be a type check ("Invalid value null …").
+        let mut types_checked = false;
         for (name, checks) in schema {
-            let (field, value) = match self.raw(name)? {
-                None if *name == "run_id" => ("run_uuid", self.raw("run_uuid")?),
-                value => (*name, value),
-            };
-            let Some(value) = value else {
-                if checks.contains(&Check::Required) {
-                    return Err(missing(&self.qualified(name)));
-                }
-                continue;
-            };
-            for check in *checks {
-                match check {
-                    Check::Required => {
-                        let empty = match value {
-                            Value::String(s) => s.is_empty(),
-                            Value::Array(items) if self.from_query => {
-                                items.first().is_none_or(|v| v == "")
-                            }
-                            _ => false,
-                        };
-                        if empty {
-                            return Err(missing(&self.qualified(name)));
+            if self.present(name)?.is_some() && self.check_field(name, checks, false).is_err() {
+                types_checked = true;
+            }
+        }
+        for (name, checks) in schema {
+            self.check_field(name, checks, types_checked)?;
+        }
+        Ok(())
+    }
+
+    /// `(field, value)` of `name` as the request gives it; `run_id` may be the older `run_uuid`.
+    fn present(&self, name: &'static str) -> MlflowResult<Option<(&'static str, &Value)>> {
+        Ok(match self.raw(name)? {
+            Some(value) => Some((name, value)),
+            None if name == "run_id" => self.raw("run_uuid")?.map(|v| ("run_uuid", v)),
+            None => None,
+        })
+    }
+
+    fn check_field(
+        &self,
+        name: &'static str,
+        checks: &[Check],
+        types_checked: bool,
+    ) -> MlflowResult<()> {
+        let Some((field, value)) = self.present(name)? else {
+            if !checks.contains(&Check::Required) {
+                return Ok(());
+            }
+            let first_is_type = matches!(
+                checks.first(),
+                Some(Check::Str | Check::Bool | Check::Array)
+            );
+            if types_checked && first_is_type {
+                return Err(wrong_type(&self.qualified(name), &Value::Null));
+            }
+            return Err(missing(&self.qualified(name)));
+        };
+        for check in checks {
+            match check {
+                Check::Required => {
+                    let empty = match value {
+                        Value::String(s) => s.is_empty(),
+                        Value::Array(items) if self.from_query => {
+                            items.first().is_none_or(|v| v == "")
                         }
+                        _ => false,
+                    };
+                    if empty {
+                        return Err(missing(&self.qualified(name)));
                     }
-                    Check::Str => drop(self.string(field)?),
-                    Check::Int => drop(self.i64(field)?),
-                    Check::Float => drop(self.f64(field)?),
-                    Check::Bool => drop(self.bool(field)?),
-                    Check::Array => {
-                        if !matches!(value, Value::Array(_)) {
-                            return Err(wrong_type(&self.qualified(name), value));
-                        }
+                }
+                Check::Str => drop(self.string(field)?),
+                Check::Int => drop(self.i64(field)?),
+                Check::Float => drop(self.f64(field)?),
+                Check::Bool => drop(self.bool(field)?),
+                Check::Array => {
+                    if !matches!(value, Value::Array(_)) {
+                        return Err(wrong_type(&self.qualified(name), value));
                     }
                 }
             }

@@ -1,4 +1,5 @@
 mod experiments;
+mod field_order;
 mod logged_models;
 mod metrics;
 mod registry;
