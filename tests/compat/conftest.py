@@ -42,7 +42,7 @@ from support import BACKEND, HANGAR_BIN, SERVER_LOGS, Api, HangarServer, trackin
 MLFLOW_ENV = (
     "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME",
     "MLFLOW_TRACKING_PASSWORD", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_TRACKING_AUTH",
+    "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_TRACKING_AUTH", "MLFLOW_WORKSPACE",
 )
 
 
@@ -174,6 +174,12 @@ def _isolated_mlflow_state(monkeypatch):
         os.environ.pop(name, None)
     fluent._active_experiment_id = None
     tracking_utils._tracking_uri = None
+    # mlflow.set_workspace (3.x) also binds the workspace to the thread's context.
+    try:
+        from mlflow.utils import workspace_context
+    except ImportError:
+        return
+    workspace_context.set_workspace(None)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@
 //! - [`filter`]: the MLflow search filter and `order_by` grammar.
 //! - [`semver`]: model versions' semantic versions: validation, precedence, the next version.
 //! - [`registry`]: the registry's names: models, aliases, stages, `version` references.
+//! - [`workspace`]: MLflow workspace names, which name projects.
 
 pub mod access;
 pub mod artifact_path;
@@ -21,6 +22,7 @@ pub mod password;
 pub mod registry;
 pub mod semver;
 pub mod token;
+pub mod workspace;
 
 /// Milliseconds since the Unix epoch, the unit MLflow uses for every timestamp.
 pub fn now_millis() -> i64 {

@@ -7,9 +7,9 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use hangar_core::access::{RegistryAccess, Role, Visibility};
 use hangar_core::{names, token};
+use hangar_server::projects::{self, Creator, NewProjectRequest};
 use hangar_store::model::{
-    NewProject, NewToken, NewUser, Paging, Project, ProjectUpdate, ProjectVisibilityFilter,
-    TokenFilter, User,
+    NewToken, NewUser, Paging, Project, ProjectUpdate, ProjectVisibilityFilter, TokenFilter, User,
 };
 use hangar_store::{MemberRepo, ProjectRepo, SqlStore, TokenRepo, UserRepo};
 use std::io::Read;
@@ -85,6 +85,10 @@ pub enum ProjectCommand {
         /// Base URL for CI job links, e.g. https://gitlab.example.com/team/vision
         #[arg(long)]
         ci_base_url: Option<String>,
+        /// Its MLflow workspace name (`mlflow.set_workspace`); derived from the path when
+        /// not given (`team/vision` is `team-vision`).
+        #[arg(long)]
+        workspace: Option<String>,
     },
     /// Change a project's settings.
     Update {
@@ -298,32 +302,33 @@ async fn project(store: &SqlStore, command: ProjectCommand) -> anyhow::Result<()
             visibility,
             registry_access,
             ci_base_url,
+            workspace,
         } => {
             let (namespace, name) = path
                 .split_once('/')
                 .context("give the project as namespace/name")?;
-            names::validate_path_segment("namespace", namespace).map_err(anyhow::Error::msg)?;
-            names::validate_path_segment("path", name).map_err(anyhow::Error::msg)?;
-            let owner_id = match owner {
-                Some(username) => Some(find_user(store, &username).await?.id),
+            let owner = match owner {
+                Some(username) => Some(find_user(store, &username).await?),
                 None => None,
             };
-            let project = store
-                .create_project(NewProject {
-                    namespace: namespace.into(),
-                    path: name.into(),
-                    name: name.into(),
-                    description: String::new(),
-                    visibility,
-                    registry_access,
-                    ci_base_url,
-                    owner_id,
-                })
-                .await?;
+            let request = NewProjectRequest {
+                namespace: Some(namespace.into()),
+                path: Some(name.into()),
+                visibility,
+                registry_access,
+                ci_base_url,
+                workspace,
+                ..NewProjectRequest::new()
+            };
+            let creator = Creator::Admin {
+                owner: owner.as_ref(),
+            };
+            let project = projects::create(store, creator, request).await?;
             println!(
-                "created project {} (id {})",
+                "created project {} (id {}, MLflow workspace {})",
                 project.path_with_namespace(),
-                project.id
+                project.id,
+                project.workspace
             );
         }
         ProjectCommand::Update {
@@ -358,11 +363,12 @@ async fn project(store: &SqlStore, command: ProjectCommand) -> anyhow::Result<()
                 .items
             {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     p.id,
                     p.path_with_namespace(),
                     p.visibility.as_str(),
-                    p.registry_access.as_str()
+                    p.registry_access.as_str(),
+                    p.workspace
                 );
             }
         }

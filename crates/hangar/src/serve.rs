@@ -117,6 +117,7 @@ async fn bootstrap(settings: &Settings, store: &dyn Store) -> anyhow::Result<()>
             registry_access: RegistryAccess::Enabled,
             ci_base_url: None,
             owner_id: Some(admin.id),
+            workspace: None,
         })
         .await?;
     let secret = hangar_core::token::generate();

@@ -153,6 +153,42 @@ fn administer(db: &[(&str, &str)]) {
         db,
     );
     assert!(out.contains("created project team/vision"), "{out}");
+    // The first project is project 1, MLflow's default workspace; the others are named
+    // after their paths, or as asked.
+    assert!(out.contains("MLflow workspace default"), "{out}");
+    let out = ok(&["admin", "project", "create", "team/Vision_2"], db);
+    assert!(out.contains("MLflow workspace team-vision-2"), "{out}");
+    let out = ok(
+        &[
+            "admin",
+            "project",
+            "create",
+            "team/cv",
+            "--workspace",
+            "vision",
+        ],
+        db,
+    );
+    assert!(out.contains("MLflow workspace vision"), "{out}");
+    for taken_or_bad in ["vision", "default", "Bad_Name"] {
+        assert!(
+            !hangar(
+                &[
+                    "admin",
+                    "project",
+                    "create",
+                    "team/y",
+                    "--workspace",
+                    taken_or_bad
+                ],
+                db,
+                None
+            )
+            .status
+            .success(),
+            "{taken_or_bad}"
+        );
+    }
     assert!(
         !hangar(&["admin", "project", "create", "noslash"], db, None)
             .status
@@ -307,7 +343,11 @@ fn administer(db: &[(&str, &str)]) {
     assert!(ok(&["admin", "token", "list", "--user", "alice"], db).contains("revoked"));
     let projects = ok(&["admin", "project", "list"], db);
     assert!(
-        projects.contains("team/vision\tprivate\tdisabled"),
+        projects.contains("team/vision\tprivate\tdisabled\tdefault"),
+        "{projects}"
+    );
+    assert!(
+        projects.contains("team/cv\tprivate\tenabled\tvision"),
         "{projects}"
     );
 }

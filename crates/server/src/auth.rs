@@ -11,7 +11,7 @@ use base64::Engine;
 use hangar_core::access::{self, Action, Decision, Principal, ProjectAccess, Role};
 use hangar_core::token;
 use hangar_store::StoreError;
-use hangar_store::model::{Project, Token, User};
+use hangar_store::model::{Project, ProjectRef, ProjectVisibilityFilter, Token, User};
 
 /// Why a request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +111,7 @@ const INVALID_TOKEN: AuthError = AuthError::Unauthenticated("invalid, expired or
 pub async fn authenticate_for_project(
     state: &AppState,
     headers: &HeaderMap,
-    reference: &str,
+    reference: ProjectRef<'_>,
     action: Action,
 ) -> Result<(Caller, ProjectGrant), AuthError> {
     let Some(presented) = presented_token(headers)? else {
@@ -214,24 +214,46 @@ pub struct ProjectGrant {
     pub role: Option<Role>,
 }
 
-/// Finds the project named by `reference` (a numeric id or a `namespace/name` path) and
-/// checks that `caller` may perform `action` on it. A project the caller may not see is
-/// answered exactly like one that does not exist.
-pub async fn authorize_project(
+/// Finds the project named by `reference` (a numeric id, a `namespace/name` path or an
+/// MLflow workspace) and checks that `caller` may perform `action` on it. A project the
+/// caller may not see is answered exactly like one that does not exist.
+pub async fn authorize_project<'a>(
     state: &AppState,
     caller: &Caller,
-    reference: &str,
+    reference: impl Into<ProjectRef<'a>>,
     action: Action,
 ) -> Result<ProjectGrant, AuthError> {
     let (project, role) = match state
         .store
-        .project_access(reference, caller.user_id())
+        .project_access(reference.into(), caller.user_id())
         .await?
     {
         Some((project, role)) => (Some(project), role),
         None => (None, None),
     };
     decide_project(caller, project, role, action)
+}
+
+/// Every project on which `caller` may perform `action`, by workspace name: the store
+/// narrows the candidates by visibility, and the access decision judges each.
+pub async fn permitted_projects(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+) -> Result<Vec<ProjectGrant>, AuthError> {
+    let filter = match caller.user_id() {
+        None => ProjectVisibilityFilter::PublicOnly,
+        Some(_) if caller.is_admin() => ProjectVisibilityFilter::All,
+        Some(user) => ProjectVisibilityFilter::VisibleTo(user),
+    };
+    let candidates = state
+        .store
+        .list_project_access(filter, caller.user_id())
+        .await?;
+    Ok(candidates
+        .into_iter()
+        .filter_map(|(project, role)| decide_project(caller, Some(project), role, action).ok())
+        .collect())
 }
 
 fn decide_project(

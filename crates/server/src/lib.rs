@@ -9,6 +9,7 @@ pub mod auth;
 pub mod files;
 pub mod gc;
 pub mod ops;
+pub mod projects;
 mod router;
 pub mod web;
 

@@ -3,7 +3,6 @@
 use crate::{AppState, api, ops};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -12,8 +11,9 @@ use tracing::Level;
 /// JSON bodies larger than this are refused before they are parsed.
 pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
-/// Where the MLflow surface is mounted: under a project's prefix, and at the root for project
-/// 1 (what a plain `MLFLOW_TRACKING_URI=<host>` reaches); each under `api` (the client) and
+/// Where the MLflow surface is mounted: under a project's prefix, and at the root for the
+/// workspace `X-MLFLOW-WORKSPACE` names or else project 1 (what a plain
+/// `MLFLOW_TRACKING_URI=<host>` reaches); each under `api` (the client) and
 /// `ajax-api` (MLflow's web UI, and tools written against it), which MLflow serves alike.
 /// Both reach the same handlers, so they authenticate and authorize alike.
 const MLFLOW_MOUNTS: [&str; 4] = [
@@ -26,15 +26,13 @@ const MLFLOW_MOUNTS: [&str; 4] = [
 pub fn router(state: AppState) -> Router {
     let mlflow = api::mlflow::router();
     let artifacts = api::mlflow::artifacts_router();
+    let v3 = api::mlflow::v3_router();
     let mut router = Router::new();
     for mount in MLFLOW_MOUNTS {
         router = router
             .nest(&format!("{mount}/2.0/mlflow"), mlflow.clone())
             .nest(&format!("{mount}/2.0/mlflow-artifacts"), artifacts.clone())
-            .route(
-                &format!("{mount}/3.0/mlflow/server-info"),
-                get(api::mlflow::artifacts::server_info),
-            );
+            .nest(&format!("{mount}/3.0/mlflow"), v3.clone());
     }
     router
         .nest(

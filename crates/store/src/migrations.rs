@@ -66,7 +66,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_version_links.sql"),
         include_str!("../migrations/postgres/0010_version_links.sql"),
     ),
+    (
+        11,
+        "workspaces",
+        include_str!("../migrations/sqlite/0011_workspaces.sql"),
+        include_str!("../migrations/postgres/0011_workspaces.sql"),
+    ),
 ];
+
+/// The migration that added projects' workspace names, which Rust code then fills in.
+const WORKSPACES: i64 = 11;
 
 pub async fn run(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {
     run_through(backend, pool, i64::MAX).await
@@ -94,13 +103,21 @@ async fn run_through(backend: Backend, pool: &AnyPool, last: i64) -> Result<(), 
     let migrator = Migrator::with_migrations(migrations);
     if backend == Backend::Postgres {
         migrator.run(pool).await?;
-        return Ok(());
+    } else {
+        run_on_sqlite(&migrator, pool).await?;
     }
-    // SQLite rebuilds a table to change a constraint, and dropping the old table would run
-    // its children's ON DELETE actions: migrations run with foreign keys off (the pragma is a
-    // no-op inside a transaction, so it is set around them), then, if any was applied, the
-    // whole database is checked; the connection is closed rather than returned to the pool
-    // with the pragma.
+    if last >= WORKSPACES {
+        crate::projects::name_unnamed_workspaces(pool).await?;
+    }
+    Ok(())
+}
+
+/// SQLite rebuilds a table to change a constraint, and dropping the old table would run its
+/// children's ON DELETE actions: migrations run with foreign keys off (the pragma is a no-op
+/// inside a transaction, so it is set around them), then, if any was applied, the whole
+/// database is checked; the connection is closed rather than returned to the pool with the
+/// pragma.
+async fn run_on_sqlite(migrator: &Migrator, pool: &AnyPool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?.detach();
     sqlx::query("PRAGMA foreign_keys = OFF")
         .execute(&mut conn)
@@ -161,6 +178,96 @@ mod tests {
         let statement = sqlx::AssertSqlSafe(statement.to_owned());
         sqlx::query(statement).execute(&pool).await.unwrap();
         pool.close().await;
+    }
+
+    /// Migration 11 names project 1 `default` and every other project after its path: by
+    /// id, so the older of two projects whose paths derive the same name keeps it, the
+    /// younger gets a suffix, and no project gets `default` or a name MLflow refuses.
+    #[tokio::test]
+    async fn the_upgrade_names_every_projects_workspace() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        for (backend, url) in empty_databases(dir.path()).await {
+            let pool = AnyPool::connect(&url).await.unwrap();
+            run_through(backend, &pool, 10).await.unwrap();
+            let (p100, p101) = ("p".repeat(100), "P".repeat(101));
+            let projects: [(i64, &str, &str); 10] = [
+                (1, "admin", "default"),
+                (2, "team", "vision.x"),
+                (3, "team", "vision_x"),
+                (4, "Team-Vision", "X"),
+                (5, "team", "vision-x-2"),
+                (6, "_", "default"),
+                (7, "_", "api"),
+                (8, "_", "_"),
+                (9, "n", &p100),
+                (10, "n", &p101),
+            ];
+            for (id, namespace, path) in &projects {
+                sqlx::query(
+                    "INSERT INTO projects (id, namespace, path, name, visibility, registry_access, created_at, updated_at) VALUES ($1, $2, $3, 'p', 'private', 'enabled', 0, 0)",
+                )
+                .bind(*id)
+                .bind(*namespace)
+                .bind(*path)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            run(backend, &pool).await.unwrap();
+            let names: Vec<(i64, String)> =
+                sqlx::query("SELECT id, workspace FROM projects ORDER BY id")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get("id"), r.get("workspace")))
+                    .collect();
+            let long = format!("n-{}", "p".repeat(61));
+            let long_2 = format!("n-{}-2", "p".repeat(59));
+            let expected = [
+                "default",
+                "team-vision-x",
+                "team-vision-x-2",
+                "team-vision-x-3",
+                // Its own derived name was given to project 3 first.
+                "team-vision-x-2-2",
+                "default-2",
+                "api-2",
+                "project",
+                &long,
+                &long_2,
+            ];
+            let expected: Vec<_> = projects
+                .iter()
+                .zip(expected)
+                .map(|((id, ..), name)| (*id, name.to_string()))
+                .collect();
+            assert_eq!(names, expected, "{backend:?}");
+            for (_, name) in &names {
+                assert!(
+                    hangar_core::workspace::validate(name).is_ok(),
+                    "{backend:?} {name}"
+                );
+            }
+            // Starting again changes nothing, and the names stay unique.
+            run(backend, &pool).await.unwrap();
+            let again: i64 = sqlx::query("SELECT COUNT(DISTINCT workspace) AS n FROM projects")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get("n");
+            assert_eq!(again, 10);
+            let clash = sqlx::query("UPDATE projects SET workspace = 'default' WHERE id = 2")
+                .execute(&pool)
+                .await;
+            assert!(clash.is_err(), "{backend:?}: workspace names are unique");
+            pool.close().await;
+            if backend == Backend::Postgres {
+                let name = url.rsplit_once('/').unwrap().1;
+                on_postgres_server(&format!("DROP DATABASE {name} WITH (FORCE)")).await;
+            }
+        }
     }
 
     /// Before migration 9 a point logged twice was stored twice; the upgrade keeps one copy

@@ -33,6 +33,9 @@ pub struct Project {
     pub visibility: Visibility,
     pub registry_access: RegistryAccess,
     pub ci_base_url: Option<String>,
+    /// The MLflow workspace that names this project (`X-MLFLOW-WORKSPACE`): unique, set at
+    /// creation and kept when the project's path changes, so clients keep working.
+    pub workspace: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -54,6 +57,48 @@ pub struct NewProject {
     pub ci_base_url: Option<String>,
     /// Becomes the project's first member, with the Owner role.
     pub owner_id: Option<i64>,
+    /// The MLflow workspace name asked for (refused when taken); `None` derives one from the
+    /// path ([`hangar_core::workspace::candidates`]). Project 1 is always `default`.
+    pub workspace: Option<String>,
+}
+
+/// How a request names a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectRef<'a> {
+    /// A numeric id or `namespace/path` (case-insensitive), as GitLab's URLs do.
+    IdOrPath(&'a str),
+    /// An MLflow workspace name (exact).
+    Workspace(&'a str),
+}
+
+impl<'a> From<&'a str> for ProjectRef<'a> {
+    fn from(reference: &'a str) -> Self {
+        ProjectRef::IdOrPath(reference)
+    }
+}
+
+impl<'a> From<&'a String> for ProjectRef<'a> {
+    fn from(reference: &'a String) -> Self {
+        ProjectRef::IdOrPath(reference)
+    }
+}
+
+/// What a project holds besides its empty `Default` experiment: MLflow refuses to delete a
+/// workspace that holds anything unless told to cascade.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProjectContents {
+    /// Experiments other than `Default` (`0`), deleted ones included.
+    pub experiments: i64,
+    pub runs: i64,
+    pub registered_models: i64,
+    pub logged_models: i64,
+    pub files: i64,
+}
+
+impl ProjectContents {
+    pub fn is_empty(&self) -> bool {
+        *self == ProjectContents::default()
+    }
 }
 
 /// A change to a project; `None` leaves a field as it is.

@@ -30,11 +30,11 @@ pub trait ProjectRepo {
     async fn create_project(&self, project: NewProject) -> Result<Project>;
     async fn get_project(&self, id: i64) -> Result<Option<Project>>;
     async fn find_project(&self, namespace: &str, path: &str) -> Result<Option<Project>>;
-    /// The project named by `reference` (numeric id or `namespace/path`) with `user_id`'s
-    /// current role in it, in one query: every authorized request starts here.
+    /// The project named by `reference` (numeric id, `namespace/path` or workspace) with
+    /// `user_id`'s current role in it, in one query: every authorized request starts here.
     async fn project_access(
         &self,
-        reference: &str,
+        reference: ProjectRef<'_>,
         user_id: Option<i64>,
     ) -> Result<Option<(Project, Option<Role>)>>;
     /// `find_token_by_hash` and `project_access` for the token's user, in one query: the
@@ -43,7 +43,7 @@ pub trait ProjectRepo {
     async fn token_project_access(
         &self,
         token_hash: &str,
-        reference: &str,
+        reference: ProjectRef<'_>,
     ) -> Result<Option<TokenProjectAccess>>;
     async fn list_projects(
         &self,
@@ -51,6 +51,15 @@ pub trait ProjectRepo {
         search: Option<&str>,
         paging: Paging,
     ) -> Result<Page<Project>>;
+    /// Every project `filter` lets through, by workspace name, with `user_id`'s current role
+    /// in each: the candidates of a listing that asks the access decision about each.
+    async fn list_project_access(
+        &self,
+        filter: ProjectVisibilityFilter,
+        user_id: Option<i64>,
+    ) -> Result<Vec<(Project, Option<Role>)>>;
+    /// What the project holds besides its empty `Default` experiment.
+    async fn project_contents(&self, id: i64) -> Result<ProjectContents>;
     async fn update_project(&self, id: i64, update: ProjectUpdate) -> Result<Project>;
     async fn delete_project(&self, id: i64) -> Result<()>;
 }

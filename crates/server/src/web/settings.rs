@@ -1,8 +1,8 @@
-//! Project settings for maintainers: the registry's visibility, `ci_base_url`, members and
-//! their roles, and project access tokens. The page shows the current state; its forms
-//! send the changes to the JSON API (`PUT /api/v4/projects/:id`, `…/members`,
-//! `…/access_tokens`) with the session's CSRF token, so every change takes the same
-//! validation and authorization as a script's.
+//! Project settings for maintainers: the registry's visibility, `ci_base_url`, the MLflow
+//! workspace name (shown, not changed), members and their roles, and project access tokens.
+//! The page shows the current state; its forms send the changes to the JSON API
+//! (`PUT /api/v4/projects/:id`, `…/members`, `…/access_tokens`) with the session's CSRF
+//! token, so every change takes the same validation and authorization as a script's.
 
 use super::PageError;
 use super::format::{When, when};

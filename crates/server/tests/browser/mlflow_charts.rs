@@ -57,6 +57,7 @@ async fn metrics_logged_with_the_mlflow_client_show_as_charts_and_the_run_is_pro
             registry_access: RegistryAccess::Enabled,
             ci_base_url: None,
             owner_id: Some(owner.id),
+            workspace: None,
         })
         .await
         .unwrap();

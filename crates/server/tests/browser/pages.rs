@@ -36,6 +36,7 @@ async fn sign_in_browse_models_and_sign_out() {
             registry_access: RegistryAccess::Enabled,
             ci_base_url: Some("https://gitlab.example.com/team/vision".into()),
             owner_id: Some(owner.id),
+            workspace: None,
         })
         .await
         .unwrap();

@@ -36,6 +36,7 @@ async fn a_prompts_versions_read_and_compare() {
             registry_access: RegistryAccess::Enabled,
             ci_base_url: None,
             owner_id: Some(owner.id),
+            workspace: None,
         })
         .await
         .unwrap();

@@ -42,6 +42,7 @@ async fn new_version_with_files_settings_tokens_and_losing_public_access() {
             registry_access: RegistryAccess::Enabled,
             ci_base_url: None,
             owner_id: Some(owner.id),
+            workspace: None,
         })
         .await
         .unwrap();

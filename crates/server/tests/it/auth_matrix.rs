@@ -7,7 +7,8 @@ use axum::http::{Method, StatusCode};
 use hangar_core::access::{RegistryAccess, Role, Scope, Visibility};
 use hangar_store::model::{
     LifecycleStage, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
-    NewToken, PackageFilter, Paging, SemverChoice, TokenFilter, VersionStorage, ViewType,
+    NewToken, PackageFilter, Paging, ProjectVisibilityFilter, SemverChoice, TokenFilter,
+    VersionStorage, ViewType,
 };
 use hangar_store::{
     ExperimentRepo, FileRepo, LoggedModelRepo, MemberRepo, ModelVersionRepo, PackageRepo,
@@ -57,6 +58,11 @@ enum Class {
     Admin,
     /// Anything a signed-in user may do about themself.
     SignedIn,
+    /// Creating a project in one's own namespace: signed in, with a write-scoped token.
+    CreateProject,
+    /// Open to everyone, anonymous callers included (who see less); a bad token is still
+    /// refused.
+    Anyone,
 }
 
 /// The status each caller must get from an endpoint of `class` that answers `ok` on success.
@@ -64,6 +70,10 @@ fn expected(class: Class, caller: Caller, ok: u16) -> u16 {
     use Caller::*;
     match (caller, class) {
         (Revoked, _) => 401,
+        (_, Class::Anyone) => ok,
+        (Anonymous, Class::CreateProject) => 401,
+        (ReadApi, Class::CreateProject) => 403,
+        (_, Class::CreateProject) => ok,
         (Anonymous, Class::Download) => 404,
         (Anonymous, _) => 401,
         (Admin, _) => ok,
@@ -85,6 +95,8 @@ fn expected(class: Class, caller: Caller, ok: u16) -> u16 {
 
 struct Fixture {
     project: i64,
+    /// The project's MLflow workspace name.
+    workspace: String,
     owner_id: i64,
     victim_id: i64,
     extra_id: i64,
@@ -109,6 +121,15 @@ fn artifacts(project: i64) -> String {
 }
 
 async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
+    // Project 1 is MLflow's `default` workspace; the one under test has a name of its own.
+    let (keeper, _) = app.user("keeper", false).await;
+    app.project(
+        "keeper/default",
+        &keeper,
+        Visibility::Private,
+        RegistryAccess::Enabled,
+    )
+    .await;
     let (owner, owner_token) = app.user("owner", false).await;
     let project = app
         .project(
@@ -359,6 +380,7 @@ async fn fixture(app: &TestApp, caller: Caller) -> Fixture {
     };
     Fixture {
         project: project.id,
+        workspace: project.workspace.clone(),
         owner_id: owner.id,
         victim_id: victim.id,
         extra_id: extra.id,
@@ -445,9 +467,14 @@ async fn snapshot(app: &TestApp, project: i64) -> String {
         .await
         .unwrap();
     let project = app.store.get_project(project).await.unwrap();
+    let projects = app
+        .store
+        .list_projects(ProjectVisibilityFilter::All, None, all)
+        .await
+        .unwrap();
     format!(
-        "{experiments:?}{runs:?}{models:?}{versions:?}{logged:?}{:?}{:?}{project:?}{files:?}{:?}",
-        members.items, tokens.items, packages.items
+        "{experiments:?}{runs:?}{models:?}{versions:?}{logged:?}{:?}{:?}{project:?}{files:?}{:?}{:?}",
+        members.items, tokens.items, packages.items, projects.items
     )
 }
 
@@ -1066,6 +1093,7 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
             201,
         ),
     ])
+    .chain(workspace_endpoints(f))
     .chain([e(
         Method::DELETE,
         format!("/api/v4/projects/{p}"),
@@ -1074,6 +1102,53 @@ fn endpoints(f: &Fixture) -> Vec<Endpoint> {
         202,
     )])
     .collect()
+}
+
+/// The project as an MLflow workspace (which every MLflow endpoint reaches through the root
+/// mounts, see [`Mount`]), and creating projects. The workspace routes take no project from
+/// a prefixed URL; they are listed under the project's so that every mount serves them.
+fn workspace_endpoints(f: &Fixture) -> Vec<Endpoint> {
+    use Class::*;
+    let workspaces = format!(
+        "/api/v4/projects/{}/ml/mlflow/api/3.0/mlflow/workspaces",
+        f.project
+    );
+    let ws = format!("{workspaces}/{}", f.workspace);
+    let e = |method: Method, path: String, body: Option<Value>, class: Class, ok: u16| Endpoint {
+        method,
+        path,
+        body,
+        class,
+        ok,
+    };
+    vec![
+        e(Method::GET, ws.clone(), None, Read, 200),
+        e(Method::GET, workspaces.clone(), None, Anyone, 200),
+        e(
+            Method::PATCH,
+            ws.clone(),
+            Some(json!({"description": "changed"})),
+            Maintain,
+            200,
+        ),
+        e(
+            Method::POST,
+            workspaces,
+            Some(json!({"name": "fresh-workspace"})),
+            CreateProject,
+            201,
+        ),
+        e(
+            Method::POST,
+            "/api/v4/projects".into(),
+            Some(json!({"name": "fresh-project"})),
+            CreateProject,
+            201,
+        ),
+        // MLflow's default mode refuses to delete a workspace that holds anything, after
+        // checking that the caller owns it.
+        e(Method::DELETE, ws, None, Own, 409),
+    ]
 }
 
 /// The file endpoints: MLflow artifacts, packages and the JSON API's version files.
@@ -1188,9 +1263,39 @@ fn file_endpoints(f: &Fixture) -> Vec<Endpoint> {
     ]
 }
 
+/// Sends a request as the MLflow client would, with a workspace header if given.
+async fn send(
+    app: &TestApp,
+    endpoint: &Endpoint,
+    path: &str,
+    token: Option<&str>,
+    workspace: Option<&str>,
+) -> (StatusCode, Value) {
+    use axum::body::Body;
+    use axum::http::Request;
+    let mut request = Request::builder()
+        .method(endpoint.method.clone())
+        .uri(path)
+        .header("host", "hangar.test");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(workspace) = workspace {
+        request = request.header("x-mlflow-workspace", workspace);
+    }
+    let request = match &endpoint.body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    };
+    app.send(request.unwrap()).await
+}
+
 /// Where an endpoint of the MLflow surface is called: the prefix the endpoint list names
 /// (`api` under the project's prefix), or one of the others that MLflow serves alike. The
-/// root prefixes reach project 1, which the fixture's project is.
+/// root prefixes reach the fixture's project through its `X-MLFLOW-WORKSPACE` (project 1 is
+/// another), as the MLflow 3 client does after `set_workspace`.
 #[derive(Debug, Clone, Copy)]
 enum Mount {
     ProjectApi,
@@ -1221,7 +1326,9 @@ async fn every_endpoint_through(mount: Mount) {
         for caller in CALLERS {
             let app = TestApp::new(backend).await;
             let f = fixture(&app, caller).await;
-            assert_eq!(f.project, 1, "the root prefixes reach project 1");
+            assert_ne!(f.project, 1, "the root prefixes reach it by its workspace");
+            let workspace =
+                matches!(mount, Mount::RootApi | Mount::RootAjax).then_some(f.workspace.as_str());
             for endpoint in endpoints(&f) {
                 let mlflow_surface = endpoint.path.contains("/ml/mlflow/");
                 let path = match mount.path(&f, &endpoint.path) {
@@ -1230,14 +1337,8 @@ async fn every_endpoint_through(mount: Mount) {
                     None => continue,
                 };
                 let before = snapshot(&app, f.project).await;
-                let (status, body) = app
-                    .call(
-                        endpoint.method.clone(),
-                        &path,
-                        f.token.as_deref(),
-                        endpoint.body.clone(),
-                    )
-                    .await;
+                let (status, body) =
+                    send(&app, &endpoint, &path, f.token.as_deref(), workspace).await;
                 let want = expected(endpoint.class, caller, endpoint.ok);
                 assert_eq!(
                     status.as_u16(),

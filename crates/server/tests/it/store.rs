@@ -63,6 +63,7 @@ async fn a_project_starts_with_its_owner_and_default_experiment() {
                 registry_access: RegistryAccess::Enabled,
                 ci_base_url: None,
                 owner_id: None,
+                workspace: None,
             })
             .await;
         assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
@@ -708,19 +709,24 @@ async fn project_access_resolves_ids_paths_and_roles() {
         let id = project.id.to_string();
         let (found, role) = app
             .store
-            .project_access(&id, Some(owner.id))
+            .project_access(ProjectRef::IdOrPath(&id), Some(owner.id))
             .await
             .unwrap()
             .unwrap();
         assert_eq!((found.id, role), (project.id, Some(Role::Owner)));
         let (_, role) = app
             .store
-            .project_access("TEAM/Vision", Some(bob.id))
+            .project_access(ProjectRef::IdOrPath("TEAM/Vision"), Some(bob.id))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(role, None);
-        let (_, role) = app.store.project_access(&id, None).await.unwrap().unwrap();
+        let (_, role) = app
+            .store
+            .project_access(ProjectRef::IdOrPath(&id), None)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(role, None);
         app.store
             .add_member(project.id, bob.id, Role::Guest, Some("2000-01-01".into()))
@@ -728,7 +734,7 @@ async fn project_access_resolves_ids_paths_and_roles() {
             .unwrap();
         let (_, role) = app
             .store
-            .project_access(&id, Some(bob.id))
+            .project_access(ProjectRef::IdOrPath(&id), Some(bob.id))
             .await
             .unwrap()
             .unwrap();
@@ -736,7 +742,7 @@ async fn project_access_resolves_ids_paths_and_roles() {
         for missing in ["9999", "team/none", "a/b/c", "noslash", ""] {
             assert!(
                 app.store
-                    .project_access(missing, Some(owner.id))
+                    .project_access(ProjectRef::IdOrPath(missing), Some(owner.id))
                     .await
                     .unwrap()
                     .is_none(),
@@ -757,11 +763,16 @@ async fn token_project_access_matches_its_two_parts() {
         let hash = hangar_core::token::hash;
         let id = project.id.to_string();
         for (secret, user, reference) in [
-            (&owner_secret, &owner, id.as_str()),
-            (&owner_secret, &owner, "team/VISION"),
-            (&bob_secret, &bob, id.as_str()),
-            (&bob_secret, &bob, "team/none"),
-            (&bob_secret, &bob, "a/b/c"),
+            (&owner_secret, &owner, ProjectRef::IdOrPath(&id)),
+            (&owner_secret, &owner, ProjectRef::IdOrPath("team/VISION")),
+            // The first project is project 1, MLflow's default workspace.
+            (&owner_secret, &owner, ProjectRef::Workspace("default")),
+            (&bob_secret, &bob, ProjectRef::IdOrPath(&id)),
+            (&bob_secret, &bob, ProjectRef::Workspace("default")),
+            (&bob_secret, &bob, ProjectRef::IdOrPath("team/none")),
+            (&bob_secret, &bob, ProjectRef::IdOrPath("a/b/c")),
+            (&bob_secret, &bob, ProjectRef::Workspace("team-none")),
+            (&bob_secret, &bob, ProjectRef::Workspace(&id)),
         ] {
             let (token, found_user, access) = app
                 .store
@@ -786,15 +797,130 @@ async fn token_project_access_matches_its_two_parts() {
             assert_eq!(
                 access.map(|(p, role)| (p.id, p.visibility, role)),
                 expected.map(|(p, role)| (p.id, p.visibility, role)),
-                "{reference}"
+                "{reference:?}"
             );
         }
         assert!(
             app.store
-                .token_project_access(&hash("glpat-unknown"), &id)
+                .token_project_access(&hash("glpat-unknown"), ProjectRef::IdOrPath(&id))
                 .await
                 .unwrap()
                 .is_none()
+        );
+    })
+    .await;
+}
+
+fn new_project(namespace: &str, path: &str, workspace: Option<&str>) -> NewProject {
+    NewProject {
+        namespace: namespace.into(),
+        path: path.into(),
+        name: path.into(),
+        description: String::new(),
+        visibility: Visibility::Private,
+        registry_access: RegistryAccess::Enabled,
+        ci_base_url: None,
+        owner_id: None,
+        workspace: workspace.map(Into::into),
+    }
+}
+
+#[tokio::test]
+async fn projects_get_unique_workspace_names_that_outlive_a_rename() {
+    on_each_backend(|app| async move {
+        let create = |namespace: &'static str, path: &'static str, ws: Option<&'static str>| {
+            let store = app.store.clone();
+            async move { store.create_project(new_project(namespace, path, ws)).await }
+        };
+        // Project 1 is MLflow's default workspace, whatever it asked for.
+        assert_eq!(create("admin", "main", None).await.unwrap().workspace, "default");
+        let vision = create("team", "vision", None).await.unwrap();
+        assert_eq!(vision.workspace, "team-vision");
+        let twin = create("Team", "Vision_", None).await.unwrap();
+        assert_eq!(twin.workspace, "team-vision-2");
+        assert_eq!(create("_", "default", None).await.unwrap().workspace, "default-2");
+        assert_eq!(create("a", "b", Some("chosen")).await.unwrap().workspace, "chosen");
+        // A name asked for is the caller's or nobody's; a taken path wins over a free name.
+        let clash = create("c", "d", Some("team-vision")).await;
+        assert!(
+            matches!(&clash, Err(StoreError::Conflict(m)) if m == "Workspace 'team-vision' already exists."),
+            "{clash:?}"
+        );
+        let clash = create("team", "VISION", Some("free-name")).await;
+        assert!(
+            matches!(&clash, Err(StoreError::Conflict(m)) if m.contains("has already been taken")),
+            "{clash:?}"
+        );
+        assert!(app.store.find_project("c", "d").await.unwrap().is_none());
+
+        // A new path keeps the name; the old derived name is not freed by it.
+        let renamed = app
+            .store
+            .update_project(
+                vision.id,
+                ProjectUpdate {
+                    path: Some("renamed".into()),
+                    ..ProjectUpdate::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (renamed.path.as_str(), renamed.workspace.as_str()),
+            ("renamed", "team-vision")
+        );
+        let (found, _) = app
+            .store
+            .project_access(ProjectRef::Workspace("team-vision"), None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, vision.id);
+        assert_eq!(create("team", "vision", None).await.unwrap().workspace, "team-vision-3");
+        // Deleting the project frees its name.
+        app.store.delete_project(twin.id).await.unwrap();
+        assert_eq!(create("x", "y", Some("team-vision-2")).await.unwrap().workspace, "team-vision-2");
+    })
+    .await;
+}
+
+/// Concurrent creates whose paths derive the same name each get a name of their own (on
+/// PostgreSQL they race for it; SQLite's one writer takes them in turn).
+#[tokio::test]
+async fn concurrent_creates_get_distinct_workspace_names() {
+    on_each_backend(|app| async move {
+        app.store
+            .create_project(new_project("admin", "main", None))
+            .await
+            .unwrap();
+        let creates = (0..8).map(|i| {
+            let store = app.store.clone();
+            let path = ["vision", "vision_", "vision.", "Vision"][i % 4].to_owned();
+            let namespace = ["team", "team_"][i / 4].to_owned();
+            async move {
+                store
+                    .create_project(new_project(&namespace, &path, None))
+                    .await
+            }
+        });
+        let created = futures::future::join_all(creates).await;
+        let mut names: Vec<String> = created
+            .into_iter()
+            .filter_map(|c| match c {
+                Ok(p) => Some(p.workspace),
+                // Paths that differ only by case are one path.
+                Err(StoreError::Conflict(m)) if m.contains("has already been taken") => None,
+                Err(e) => panic!("{e}"),
+            })
+            .collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "{names:?}");
+        assert!(count >= 6, "{names:?}");
+        assert!(
+            names.iter().all(|n| n.starts_with("team-vision")),
+            "{names:?}"
         );
     })
     .await;

@@ -255,6 +255,7 @@ impl TestApp {
                 registry_access: registry,
                 ci_base_url: None,
                 owner_id: Some(owner.id),
+                workspace: None,
             })
             .await
             .unwrap()

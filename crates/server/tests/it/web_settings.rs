@@ -294,3 +294,78 @@ async fn token_pages_create_show_once_list_and_revoke() {
     })
     .await;
 }
+
+/// The settings page shows the project's MLflow workspace, and renaming the project's path
+/// (through the page's own form) keeps it, so clients that set it keep working.
+#[tokio::test]
+async fn settings_show_the_mlflow_workspace_which_a_rename_keeps() {
+    on_each_backend(|app| async move {
+        let owner = person(&app, "olga").await;
+        // Project 1 is MLflow's `default` workspace; this one gets its name from its path.
+        app.project(
+            "olga/first",
+            &owner,
+            Visibility::Private,
+            RegistryAccess::Enabled,
+        )
+        .await;
+        let project = app
+            .project(
+                "team/Vision_2",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        assert_eq!(project.workspace, "team-vision-2");
+        let olga = sign_in(&app, "olga").await;
+        let (status, _, html) = page(
+            &app,
+            Method::GET,
+            "/team/Vision_2/-/settings",
+            Some(&olga),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("<code id=\"mlflow-workspace\">team-vision-2</code>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("mlflow.set_workspace(&#34;team-vision-2&#34;)")
+                || html.contains("mlflow.set_workspace(&quot;team-vision-2&quot;)")
+                || html.contains("mlflow.set_workspace(\"team-vision-2\")")
+        );
+        let (_, _, first) = page(
+            &app,
+            Method::GET,
+            "/olga/first/-/settings",
+            Some(&olga),
+            None,
+            &[],
+        )
+        .await;
+        assert!(first.contains("<code id=\"mlflow-workspace\">default</code>"));
+
+        let csrf = csrf_of(&html);
+        let api = format!("/api/v4/projects/{}", project.id);
+        let (status, body) = submit(&app, Method::PUT, &api, &olga, &csrf, "path=renamed").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["path_with_namespace"], "team/renamed");
+        assert_eq!(body["mlflow_workspace"], "team-vision-2");
+        let (status, _, html) = page(
+            &app,
+            Method::GET,
+            "/team/renamed/-/settings",
+            Some(&olga),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("<code id=\"mlflow-workspace\">team-vision-2</code>"));
+    })
+    .await;
+}

@@ -366,7 +366,8 @@ pub async fn presigned_download(
 }
 
 /// `GET /api/3.0/mlflow/server-info`: direct (multipart, presigned) transfers exactly when
-/// the blob store can sign URLs for them.
+/// the blob store can sign URLs for them; workspaces always (they are the projects), which
+/// the 3.x client checks before it sends `X-MLFLOW-WORKSPACE`.
 pub async fn server_info(State(state): State<AppState>) -> Json<Value> {
     let direct = state.blobs.supports_direct_transfers();
     Json(json!({
@@ -374,6 +375,6 @@ pub async fn server_info(State(state): State<AppState>) -> Json<Value> {
         "multipart_downloads_enabled": direct,
         "artifacts_presigned_only": false,
         "artifact_serving_enabled": true,
-        "workspaces_enabled": false,
+        "workspaces_enabled": true,
     }))
 }

@@ -16,6 +16,7 @@ pub enum ErrorCode {
     EndpointNotFound,
     Unauthenticated,
     PermissionDenied,
+    InvalidState,
     InternalError,
     TemporarilyUnavailable,
 }
@@ -29,6 +30,7 @@ impl ErrorCode {
             ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::InvalidState => "INVALID_STATE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
         }
@@ -43,6 +45,9 @@ impl ErrorCode {
             ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            // MLflow answers 500, which its client retries for minutes; a refusal that no
+            // retry changes (a workspace that still holds resources) is a conflict.
+            ErrorCode::InvalidState => StatusCode::CONFLICT,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }

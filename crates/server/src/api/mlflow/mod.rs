@@ -1,8 +1,10 @@
 //! The MLflow REST surface, served under `/api/v4/projects/{project}/ml/mlflow/api/2.0/mlflow`
-//! and, for project 1, under `/api/2.0/mlflow` (what a plain `MLFLOW_TRACKING_URI=<host>`
-//! reaches); each also under `ajax-api` in place of `api`, as MLflow serves every route for
-//! its web UI (see [`crate::router`]). Every success is HTTP 200 with the JSON the client
-//! parses.
+//! and under `/api/2.0/mlflow`, where the project is the MLflow workspace the request's
+//! `X-MLFLOW-WORKSPACE` header names, or project 1 without one (what a plain
+//! `MLFLOW_TRACKING_URI=<host>` reaches); each also under `ajax-api` in place of `api`, as
+//! MLflow serves every route for its web UI (see [`crate::router`]). Every success is HTTP
+//! 200 with the JSON the client parses, but creating a workspace (201) and deleting one
+//! (204), as in MLflow.
 
 pub mod artifacts;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod registered_models;
 pub mod request;
 pub mod runs;
 mod version_sources;
+pub mod workspaces;
 
 use crate::AppState;
 use crate::auth::{self, Caller, ProjectGrant};
@@ -26,9 +29,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use error::{ErrorCode, MlflowError, MlflowResult};
 use hangar_core::access::Action;
+use hangar_core::workspace;
+use hangar_store::model::ProjectRef;
 
-/// The project served by the un-prefixed `/api/2.0/mlflow` routes.
+/// The project served by the un-prefixed `/api/2.0/mlflow` routes without a workspace
+/// header: MLflow's `default` workspace.
 pub const DEFAULT_PROJECT: &str = "1";
+
+/// The header with which the MLflow 3 client names the workspace of every request once
+/// `mlflow.set_workspace` was called (`WORKSPACE_HEADER_NAME`).
+pub const WORKSPACE_HEADER: &str = "x-mlflow-workspace";
 
 pub fn router() -> Router<AppState> {
     use experiments::*;
@@ -98,6 +108,25 @@ pub fn artifacts_router() -> Router<AppState> {
         .route("/mpu/abort/{*path}", post(abort_multipart))
         .route("/presigned/{*path}", get(presigned_download))
         .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// MLflow 3's `/api/3.0/mlflow` endpoints: `server-info` and the workspaces, which are the
+/// projects (the project of a prefixed URL plays no part in them).
+pub fn v3_router() -> Router<AppState> {
+    use workspaces as ws;
+    Router::new()
+        .route("/server-info", get(artifacts::server_info))
+        .route(
+            "/workspaces",
+            get(ws::list_workspaces).post(ws::create_workspace),
+        )
+        .route(
+            "/workspaces/{workspace}",
+            get(ws::get_workspace)
+                .patch(ws::update_workspace)
+                .delete(ws::delete_workspace),
+        )
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -250,22 +279,61 @@ impl Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = MlflowError;
 
+    /// The project is the one the URL names, else the workspace the header names, else
+    /// project 1. A URL and a header that name different projects are refused rather than
+    /// one of them guessed.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> MlflowResult<Self> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| MlflowError::invalid("Invalid project in the URL"))?;
-        let project = params
+        let in_url = params
             .iter()
             .find(|(k, _)| *k == "project")
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
+            .map(|(_, v)| v.to_string());
+        let header = workspace_header(&parts.headers)?;
+        let reference = match (&in_url, &header) {
+            (Some(project), _) => ProjectRef::IdOrPath(project),
+            (None, Some(name)) => ProjectRef::Workspace(name),
+            (None, None) => ProjectRef::IdOrPath(DEFAULT_PROJECT),
+        };
         let (caller, grant) =
-            auth::authenticate_for_project(state, &parts.headers, &project, Action::ReadRegistry)
-                .await?;
+            auth::authenticate_for_project(state, &parts.headers, reference, Action::ReadRegistry)
+                .await
+                .map_err(|e| match (&in_url, &header, e) {
+                    (None, Some(name), auth::AuthError::NotFound) => workspaces::not_found(name),
+                    (.., e) => e.into(),
+                })?;
+        if let Some(name) = header.filter(|name| *name != grant.project.workspace) {
+            return Err(MlflowError::invalid(format!(
+                "The {WORKSPACE_HEADER} header names workspace '{name}', but this URL names \
+                 project '{}', whose workspace is '{}': send one of them, or both alike",
+                grant.project.path_with_namespace(),
+                grant.project.workspace
+            )));
+        }
         Ok(Ctx {
             state: state.clone(),
             caller,
             grant,
         })
     }
+}
+
+/// The workspace the request's header names, trimmed (an empty one is none, as in MLflow),
+/// checked against the client's own rule.
+fn workspace_header(headers: &axum::http::HeaderMap) -> MlflowResult<Option<String>> {
+    let Some(value) = headers.get(WORKSPACE_HEADER) else {
+        return Ok(None);
+    };
+    let name = value
+        .to_str()
+        .map_err(|_| MlflowError::invalid(format!("Invalid {WORKSPACE_HEADER} header")))?
+        .trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name != workspace::DEFAULT {
+        workspace::validate(name).map_err(MlflowError::invalid)?;
+    }
+    Ok(Some(name.to_owned()))
 }

@@ -6,12 +6,13 @@ use super::error::{ApiError, ApiResult};
 use super::iso;
 use super::pagination::{PageRequest, paginated};
 use super::params::ApiParams;
+use crate::projects::{self, Creator, NewProjectRequest, ProjectError};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, RegistryAccess, Visibility};
 use hangar_core::names;
-use hangar_store::model::{NewProject, Project, ProjectUpdate, ProjectVisibilityFilter};
+use hangar_store::model::{Project, ProjectUpdate, ProjectVisibilityFilter};
 use serde_json::{Value, json};
 
 pub fn project_json(p: &Project, base: &str) -> Value {
@@ -27,6 +28,8 @@ pub fn project_json(p: &Project, base: &str) -> Value {
         "visibility": p.visibility.as_str(),
         "model_registry_access_level": p.registry_access.as_str(),
         "ci_base_url": p.ci_base_url,
+        // What `mlflow.set_workspace` takes to reach this project (`MLFLOW_TRACKING_URI=<host>`).
+        "mlflow_workspace": p.workspace,
         "created_at": iso(p.created_at),
         "last_activity_at": iso(p.updated_at),
         "default_branch": null,
@@ -104,57 +107,32 @@ pub async fn list_projects(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
 }
 
 pub async fn create_project(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
-    let user = ctx.caller.require_write_scope()?.clone();
-    let name = params.string("name")?.filter(|s| !s.trim().is_empty());
-    let path = params.string("path")?.filter(|s| !s.is_empty());
-    let (name, path) = match (name, path) {
-        (Some(name), Some(path)) => (name, path),
-        (Some(name), None) => {
-            let path = names::slugify(&name);
-            (name, path)
-        }
-        (None, Some(path)) => (path.clone(), path),
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "name, path are missing, at least one parameter must be provided",
-            ));
-        }
+    // Who asks comes before what they ask for: 401 rather than a 400 about the body.
+    ctx.caller.require_write_scope()?;
+    let request = NewProjectRequest {
+        namespace: params
+            .string("namespace")?
+            .or(params.string("namespace_path")?)
+            .or(params
+                .string("namespace_id")?
+                .filter(|n| n.parse::<i64>().is_err())),
+        path: params.string("path")?,
+        name: params.string("name")?,
+        description: params.string("description")?.unwrap_or_default(),
+        visibility: parse(&params, "visibility")?.unwrap_or(Visibility::Private),
+        registry_access: parse(&params, "model_registry_access_level")?
+            .unwrap_or(RegistryAccess::Enabled),
+        ci_base_url: ci_base_url(&params)?.flatten(),
+        workspace: None,
     };
-    names::validate_display_name("name", &name).map_err(ApiError::bad_request)?;
-    names::validate_path_segment("path", &path).map_err(ApiError::bad_request)?;
-    let namespace = params
-        .string("namespace")?
-        .or(params.string("namespace_path")?)
-        .or(params
-            .string("namespace_id")?
-            .filter(|n| n.parse::<i64>().is_err()))
-        .unwrap_or_else(|| user.username.clone());
-    names::validate_path_segment("namespace", &namespace).map_err(ApiError::bad_request)?;
-    // Without groups, a user's namespace is their own; admins may create anywhere.
-    if !user.is_admin && !namespace.eq_ignore_ascii_case(&user.username) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "You can only create projects in your own namespace '{}'",
-                user.username
-            ),
-        ));
-    }
-    let project = ctx
-        .state
-        .store
-        .create_project(NewProject {
-            namespace,
-            path,
-            name,
-            description: params.string("description")?.unwrap_or_default(),
-            visibility: parse(&params, "visibility")?.unwrap_or(Visibility::Private),
-            registry_access: parse(&params, "model_registry_access_level")?
-                .unwrap_or(RegistryAccess::Enabled),
-            ci_base_url: ci_base_url(&params)?.flatten(),
-            owner_id: Some(user.id),
-        })
-        .await?;
+    let project = projects::create(&*ctx.state.store, Creator::Caller(&ctx.caller), request)
+        .await
+        .map_err(|e| match e {
+            ProjectError::Invalid(m) => ApiError::bad_request(m),
+            ProjectError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            ProjectError::Auth(e) => e.into(),
+            ProjectError::Store(e) => e.into(),
+        })?;
     Ok((StatusCode::CREATED, Json(project_json(&project, &ctx.base))).into_response())
 }
 

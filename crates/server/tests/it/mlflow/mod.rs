@@ -4,3 +4,4 @@ mod logged_models;
 mod metrics;
 mod registry;
 mod runs;
+mod workspaces;

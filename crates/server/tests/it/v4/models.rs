@@ -114,7 +114,7 @@ async fn the_openapi_document_describes_every_registry_route() {
                 "/projects/{project}/ml/models/{model_id}/versions/{version_id}",
                 &["get", "put", "delete"],
             ),
-            ("/projects/{project}", &["put"]),
+            ("/projects/{project}", &["get", "put"]),
             ("/projects/{project}/audit_events", &["get"]),
             (
                 "/projects/{project}/ml/models/{model_id}/versions/{version_id}/files",

@@ -142,3 +142,60 @@ async fn listing_paginates_with_gitlab_headers() {
     })
     .await;
 }
+
+/// Every project shows the MLflow workspace that names it; a new path keeps it.
+#[tokio::test]
+async fn a_project_shows_its_mlflow_workspace() {
+    on_each_backend(|app: TestApp| async move {
+        let (_, token) = app.user("alice", false).await;
+        let (_, first) = app
+            .post("/api/v4/projects", Some(&token), json!({"name": "first"}))
+            .await;
+        assert_eq!(
+            (first["id"].as_i64(), &first["mlflow_workspace"]),
+            (Some(1), &json!("default"))
+        );
+        let (status, p) = app
+            .post(
+                "/api/v4/projects",
+                Some(&token),
+                json!({"name": "Vision Models"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        assert_eq!(p["mlflow_workspace"], "alice-vision-models");
+        let id = p["id"].as_i64().unwrap();
+        let (status, renamed) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v4/projects/{id}"),
+                Some(&token),
+                Some(json!({"path": "cv", "name": "CV"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{renamed}");
+        assert_eq!(renamed["path_with_namespace"], "alice/cv");
+        assert_eq!(renamed["mlflow_workspace"], "alice-vision-models");
+        let (_, listed) = app.get("/api/v4/projects", Some(&token)).await;
+        let workspaces: Vec<_> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["mlflow_workspace"].as_str().unwrap())
+            .collect();
+        assert_eq!(workspaces, ["default", "alice-vision-models"]);
+        // The workspace reaches the project whose path it no longer resembles.
+        let request = Request::builder()
+            .uri("/api/2.0/mlflow/experiments/get?experiment_id=0")
+            .header("private-token", &token)
+            .header("x-mlflow-workspace", "alice-vision-models")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.send(request).await.0, StatusCode::OK);
+        let (_, doc) = app.get("/api/v4/openapi.json", None).await;
+        assert!(
+            doc["components"]["schemas"]["Project"]["properties"]["mlflow_workspace"].is_object()
+        );
+    })
+    .await;
+}
