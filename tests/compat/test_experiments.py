@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException, RestException
 
-from support import MLFLOW_MAJOR, bearer, mlflow_url, now_ms, tracking_uri_for, unique
+from support import bearer, mlflow_url, now_ms, tracking_uri_for, unique
 
 
 def names(experiments) -> set[str]:
@@ -33,10 +33,10 @@ def create_spaced(client: MlflowClient, *exp_names: str, gap: float = 0.02) -> l
 
 
 def delete_experiment_tag(client: MlflowClient, tracking_uri: str, token: str, experiment_id: str, key: str):
-    if MLFLOW_MAJOR >= 3:
+    if hasattr(client, "delete_experiment_tag"):
         client.delete_experiment_tag(experiment_id, key)
         return
-    # MlflowClient 2.x has no delete_experiment_tag: send what the 3.x client sends.
+    # MlflowClient 2.x (and 3.0) has no delete_experiment_tag: send what later clients send.
     r = requests.post(mlflow_url(tracking_uri, "experiments/delete-experiment-tag"),
                       json={"experiment_id": experiment_id, "key": key}, headers=bearer(token), timeout=30)
     if r.status_code != 200:

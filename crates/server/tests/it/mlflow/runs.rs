@@ -374,3 +374,30 @@ async fn ci_job_tags_must_be_numbers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn metric_values_come_back_to_the_last_bit() {
+    on_each_backend(|app| async move {
+        let (p, t) = setup(&app).await;
+        let id = create_run(&app, p, &t, json!({"experiment_id": "0"})).await;
+        // Values whose shortest form needs 17 digits: a parser that is not exact loses the last.
+        let values: [f64; 5] = [0.397_493_421_753_811_97, 0.1 + 0.2, 1.0 / 3.0, 2.225_073_858_507_201e-308, 9.007_199_254_740_993e15];
+        let metrics: Vec<Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| json!({"key": "exact", "value": v, "timestamp": 1, "step": i}))
+            .collect();
+        let (status, body) = app.post(&mlflow(p, "runs/log-batch"), Some(&t), json!({"run_id": id, "metrics": metrics})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = app.post(&mlflow(p, "runs/log-metric"), Some(&t),
+            json!({"run_id": id, "key": "single", "value": values[0], "timestamp": 1, "step": 0})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, history) = app.get(&mlflow(p, &format!("metrics/get-history?run_id={id}&metric_key=exact")), Some(&t)).await;
+        let got: Vec<u64> = history["metrics"].as_array().unwrap().iter().map(|m| m["value"].as_f64().unwrap().to_bits()).collect();
+        assert_eq!(got, values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        let run = get_run(&app, p, &t, &id).await;
+        let single = run["data"]["metrics"].as_array().unwrap().iter().find(|m| m["key"] == "single").unwrap();
+        assert_eq!(single["value"].as_f64().unwrap().to_bits(), values[0].to_bits());
+    })
+    .await;
+}
