@@ -11,6 +11,7 @@ pub mod gc;
 pub mod ops;
 pub mod projects;
 mod router;
+mod unread_body;
 pub mod web;
 
 use hangar_store::Store;

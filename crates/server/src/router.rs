@@ -43,6 +43,9 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(
+            crate::unread_body::close_if_unread,
+        ))
         .layer(axum::middleware::from_fn(ops::track_requests))
         // One INFO line per answered request, with status and latency, inside its span.
         .layer(
