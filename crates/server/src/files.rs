@@ -62,6 +62,14 @@ pub fn folder_path(raw: &str) -> Result<ArtifactPath, FileError> {
     ArtifactPath::parse(raw).map_err(|e| FileError::InvalidPath(e.to_string()))
 }
 
+/// The folder of the project's tree that an `mlflow-artifacts:/…` URI (a run's or a logged
+/// model's artifact root) names; None for a URI outside the tree.
+pub fn tree_folder(uri: &str) -> Option<&str> {
+    uri.strip_prefix("mlflow-artifacts:/")
+        .map(|folder| folder.trim_matches('/'))
+        .filter(|folder| !folder.is_empty())
+}
+
 /// Parses a folder to list (`""` is the root; `.` segments name their folder, as in MLflow).
 pub fn listing_path(raw: &str) -> Result<ArtifactPath, FileError> {
     ArtifactPath::parse_listing(raw).map_err(|e| FileError::InvalidPath(e.to_string()))

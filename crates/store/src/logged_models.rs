@@ -179,19 +179,13 @@ fn push_order(sql: &mut Sql, order: &LoggedModelOrder, first: bool) -> Result<()
         sql.push(order_column(&order.order.key)?).push(direction);
         return Ok(());
     };
-    let latest = |sql: &mut Sql| {
-        sql.push("(SELECT CASE WHEN x.is_nan = 1 THEN NULL ELSE x.value END FROM logged_model_metrics x WHERE x.model_id = lm.id AND x.key = ")
-            .bind_str(key);
-        if let Some(dataset) = &order.dataset {
-            push_datasets(sql, std::slice::from_ref(dataset));
-        }
-        sql.push(" ORDER BY x.timestamp DESC, x.step DESC LIMIT 1)");
-    };
-    sql.push("CASE WHEN ");
-    latest(sql);
-    sql.push(" IS NULL THEN 1 ELSE 0 END, ");
-    latest(sql);
-    sql.push(direction);
+    sql.push("(SELECT CASE WHEN x.is_nan = 1 THEN NULL ELSE x.value END FROM logged_model_metrics x WHERE x.model_id = lm.id AND x.key = ")
+        .bind_str(key);
+    if let Some(dataset) = &order.dataset {
+        push_datasets(sql, std::slice::from_ref(dataset));
+    }
+    sql.push(" ORDER BY x.timestamp DESC, x.step DESC LIMIT 1)");
+    sql.push(direction).push(" NULLS LAST");
     Ok(())
 }
 

@@ -176,7 +176,7 @@ async fn render(
         .await?
         .ok_or(PageError::NotFound)?;
     let charts = run_charts(store.all_metric_histories(&run.info).await?);
-    let root = run_root(&run.info.artifact_uri)
+    let root = crate::files::tree_folder(&run.info.artifact_uri)
         .unwrap_or_default()
         .to_owned();
     let files = if root.is_empty() {
@@ -267,16 +267,8 @@ pub async fn download(
         .get_run_info(grant.project.id, &run_id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let root = run_root(&run.artifact_uri).ok_or(PageError::NotFound)?;
+    let root = crate::files::tree_folder(&run.artifact_uri).ok_or(PageError::NotFound)?;
     super::versions::serve_file(&ctx, grant.project.id, root, &file, &headers).await
-}
-
-/// The folder of the project's tree that holds a run's files.
-fn run_root(artifact_uri: &str) -> Option<&str> {
-    artifact_uri
-        .strip_prefix("mlflow-artifacts:/")
-        .map(|root| root.trim_matches('/'))
-        .filter(|root| !root.is_empty())
 }
 
 #[derive(Deserialize)]

@@ -133,16 +133,11 @@ pub async fn list_run_artifacts(ctx: Ctx, params: Params) -> Result<Json<Value>,
     let run = super::runs::run_info(&ctx, &run_id).await?;
     let mut answer = json!({"root_uri": run.artifact_uri});
     // A run whose experiment keeps its files outside Hangar has none here.
-    let Some(root) = run
-        .artifact_uri
-        .strip_prefix("mlflow-artifacts:/")
-        .map(|r| r.trim_matches('/').to_owned())
-        .filter(|r| !r.is_empty())
-    else {
+    let Some(root) = files::tree_folder(&run.artifact_uri) else {
         return Ok(Json(answer));
     };
     let dir = if relative.is_root() {
-        root
+        root.to_owned()
     } else {
         format!("{root}/{relative}")
     };

@@ -9,7 +9,9 @@ use axum::Json;
 use hangar_core::filter::{SearchKind, parse_filter, parse_order_by};
 use hangar_core::registry::{self, Stage};
 use hangar_core::{names, semver};
-use hangar_store::model::{NewRegisteredModel, Paging, RegisteredModel, RegisteredModelUpdate};
+use hangar_store::model::{
+    ModelVersion, NewRegisteredModel, Paging, RegisteredModel, RegisteredModelUpdate,
+};
 use serde_json::{Value, json};
 
 /// The largest page `registered-models/search` serves (MLflow's limit).
@@ -439,6 +441,36 @@ pub async fn delete_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>>
     Ok(Json(json!({})))
 }
 
+/// The live version of model `name` that `alias` names: `latest` (the highest semver), a
+/// version's semver (its first alias), or a user alias.
+pub async fn aliased_version(
+    ctx: &Ctx,
+    name: &str,
+    alias: &str,
+) -> MlflowResult<Option<ModelVersion>> {
+    let store = &ctx.state.store;
+    if alias.eq_ignore_ascii_case("latest") {
+        let latest = store
+            .latest_model_versions(ctx.project_id(), name, &[])
+            .await
+            .map_err(|e| MlflowError::from_store(e, || model_not_found(name).message))?;
+        return Ok(latest.into_iter().next());
+    }
+    Ok(match semver::parse(alias) {
+        Ok(v) => {
+            let reference = registry::VersionRef::Semver(v.to_string());
+            store
+                .get_model_version(ctx.project_id(), name, &reference)
+                .await?
+        }
+        Err(_) => {
+            store
+                .version_by_alias(ctx.project_id(), name, alias)
+                .await?
+        }
+    })
+}
+
 /// `get_model_version_by_alias`: a user alias, a version's semver (its first alias), or
 /// `latest` (the highest semver; MLflow's prompt URIs `prompts:/name@latest` ask for it).
 pub async fn get_version_by_alias(ctx: Ctx, params: Params) -> MlflowResult<Json<Value>> {
@@ -448,39 +480,13 @@ pub async fn get_version_by_alias(ctx: Ctx, params: Params) -> MlflowResult<Json
     ])?;
     let name = params.required_string("name")?;
     let alias = params.required_string("alias")?;
-    let store = &ctx.state.store;
-    if alias.eq_ignore_ascii_case("latest") {
-        let latest = store
-            .latest_model_versions(ctx.project_id(), &name, &[])
-            .await
-            .map_err(|e| MlflowError::from_store(e, || model_not_found(&name).message))?
-            .pop();
-        let Some(version) = latest else {
-            load_model(&ctx, &name).await?;
-            return Err(MlflowError::not_found(format!(
-                "Latest version not found for model {name}."
-            )));
-        };
-        return Ok(Json(json!({"model_version": model_version_json(&version)})));
-    }
-    let version = match semver::parse(&alias) {
-        Ok(v) => {
-            let reference = registry::VersionRef::Semver(v.to_string());
-            store
-                .get_model_version(ctx.project_id(), &name, &reference)
-                .await?
-        }
-        Err(_) => {
-            store
-                .version_by_alias(ctx.project_id(), &name, &alias)
-                .await?
-        }
-    };
-    let Some(version) = version else {
+    let Some(version) = aliased_version(&ctx, &name, &alias).await? else {
         load_model(&ctx, &name).await?;
-        return Err(MlflowError::invalid(format!(
-            "Registered model alias {alias} not found."
-        )));
+        return Err(if alias.eq_ignore_ascii_case("latest") {
+            MlflowError::not_found(format!("Latest version not found for model {name}."))
+        } else {
+            MlflowError::invalid(format!("Registered model alias {alias} not found."))
+        });
     };
     Ok(Json(json!({"model_version": model_version_json(&version)})))
 }

@@ -17,9 +17,9 @@ use super::Ctx;
 use super::error::{MlflowError, MlflowResult};
 use super::logged_models::load_logged_model;
 use super::model_versions::{load_version, version_ref, wire_run_id};
-use super::registered_models::load_model;
+use super::registered_models::{aliased_version, load_model};
 use hangar_core::artifact_path::ArtifactPath;
-use hangar_core::registry::{self, PROMPT_SOURCES, VersionRef};
+use hangar_core::registry::{self, PROMPT_SOURCES};
 use hangar_store::model::{ModelVersion, VersionStorage};
 
 /// What a `model-versions/create` names, as the request gave it.
@@ -183,18 +183,14 @@ async fn source_version(
         ))
     };
     match selector {
-        Selector::Alias(alias) => match hangar_core::semver::parse(alias) {
-            Ok(v) => load_version(ctx, name, &VersionRef::Semver(v.to_string())).await,
-            Err(_) => store
-                .version_by_alias(ctx.project_id(), name, alias)
-                .await?
-                .ok_or_else(|| not_found(alias)),
-        },
-        Selector::Path(which) if which.eq_ignore_ascii_case("latest") => store
-            .latest_model_versions(ctx.project_id(), name, &[])
+        Selector::Alias(alias) => aliased_version(ctx, name, alias)
             .await?
-            .pop()
-            .ok_or_else(|| not_found(which)),
+            .ok_or_else(|| not_found(alias)),
+        Selector::Path(which) if which.eq_ignore_ascii_case("latest") => {
+            aliased_version(ctx, name, which)
+                .await?
+                .ok_or_else(|| not_found(which))
+        }
         Selector::Path(which) => match registry::Stage::parse(which) {
             Ok(stage) if !which.bytes().all(|b| b.is_ascii_digit()) => store
                 .latest_model_versions(ctx.project_id(), name, &[stage])
