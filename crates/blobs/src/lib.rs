@@ -35,13 +35,32 @@ pub enum BlobError {
     #[error(transparent)]
     Store(#[from] object_store::Error),
     #[error("cannot create blob folder {0}: {1}")]
-    Io(String, std::io::Error),
+    Io(String, #[source] std::io::Error),
     #[error("the file exceeds the limit of {0} bytes")]
     TooLarge(u64),
     #[error("the upload was cut off: {0}")]
     Body(String),
     #[error("the upload's SHA-256 is {actual}, not the {expected} it was sent with")]
     ChecksumMismatch { expected: String, actual: String },
+}
+
+impl BlobError {
+    /// The disk (or quota) under the store is full: no retry helps until space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                )
+            {
+                return true;
+            }
+            cause = e.source();
+        }
+        false
+    }
 }
 
 /// A blob written to the end: its key (for [`BlobStore::read`]), size and hex SHA-256.

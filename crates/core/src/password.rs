@@ -17,6 +17,16 @@ pub fn verify(password: &str, stored: &str) -> bool {
         .is_ok()
 }
 
+/// Spends the time of a [`verify`] that fails, for a sign-in whose user does not exist (or
+/// has no password): otherwise the answer's speed tells which usernames are real.
+pub fn verify_nothing(password: &str) {
+    static DUMMY: std::sync::LazyLock<Option<String>> =
+        std::sync::LazyLock::new(|| hash("a password nobody has").ok());
+    if let Some(stored) = DUMMY.as_deref() {
+        let _ = verify(password, stored);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -29,6 +29,13 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The URL users reach Hangar at, for links; default: the request's Host.
     pub public_url: Option<String>,
+    /// Host names requests may name besides `localhost`, IP addresses and the public URL's
+    /// host (a list, or one comma-separated string in the environment).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub allowed_hosts: Vec<String>,
+    /// Behind a reverse proxy: the header it writes the client's address into (e.g.
+    /// `X-Forwarded-For`), for the per-client limits; default: the peer's address.
+    pub client_ip_header: Option<String>,
     /// The largest file an upload may store, in bytes (default 10 GiB, GitLab's).
     pub max_file_size: u64,
     /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000`; default `AWS_ENDPOINT_URL`
@@ -40,6 +47,16 @@ pub struct Settings {
     /// and from the bucket (they must reach the S3 endpoint); else everything streams through
     /// Hangar.
     pub s3_direct_transfers: bool,
+    /// Seconds a connection has to send a request's headers, and may sit idle between
+    /// requests.
+    pub header_timeout_secs: u64,
+    /// Connections one client address may hold open at once.
+    pub max_connections_per_client: usize,
+    /// Seconds the server keeps serving after SIGTERM, with `/ready` answering 503, before it
+    /// stops accepting connections.
+    pub drain_secs: u64,
+    /// Seconds answers in flight then get before the process exits regardless.
+    pub shutdown_deadline_secs: u64,
 }
 
 impl Default for Settings {
@@ -51,10 +68,16 @@ impl Default for Settings {
             blob_url: None,
             log_format: LogFormat::Plain,
             public_url: None,
+            allowed_hosts: Vec::new(),
+            client_ip_header: None,
             max_file_size: 10 * 1024 * 1024 * 1024,
             s3_endpoint: None,
             s3_region: None,
             s3_direct_transfers: true,
+            header_timeout_secs: 30,
+            max_connections_per_client: 256,
+            drain_secs: 5,
+            shutdown_deadline_secs: 30,
         }
     }
 }
@@ -90,6 +113,14 @@ pub struct SettingsArgs {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Other host names clients may use, comma-separated [env: HANGAR_ALLOWED_HOSTS]
+    #[arg(long, global = true, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Header a reverse proxy puts the client address in [env: HANGAR_CLIENT_IP_HEADER]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ip_header: Option<String>,
     /// Largest file an upload may store, in bytes [env: HANGAR_MAX_FILE_SIZE] [default: 10 GiB]
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +137,41 @@ pub struct SettingsArgs {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_direct_transfers: Option<bool>,
+    /// Seconds to send headers / stay idle [env: HANGAR_HEADER_TIMEOUT_SECS] [default: 30]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_timeout_secs: Option<u64>,
+    /// Open connections per client address [env: HANGAR_MAX_CONNECTIONS_PER_CLIENT] [default: 256]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_client: Option<usize>,
+    /// Seconds of serving after SIGTERM with /ready at 503 [env: HANGAR_DRAIN_SECS] [default: 5]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drain_secs: Option<u64>,
+    /// Seconds answers in flight get after the drain [env: HANGAR_SHUTDOWN_DEADLINE_SECS] [default: 30]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_deadline_secs: Option<u64>,
+}
+
+/// A list, or (as an environment variable gives it) one comma-separated string.
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Given::deserialize(d)? {
+        Given::List(list) => list,
+        Given::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 impl SettingsArgs {
@@ -152,6 +218,16 @@ impl Settings {
             direct_transfers: self.s3_direct_transfers,
         };
         Ok(hangar_blobs::BlobStore::open(&self.blob_url()?, &s3)?)
+    }
+
+    pub fn transport(&self) -> hangar_server::transport::TransportOptions {
+        use std::time::Duration;
+        hangar_server::transport::TransportOptions {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            max_connections_per_client: self.max_connections_per_client.max(1),
+            drain: Duration::from_secs(self.drain_secs),
+            shutdown_deadline: Duration::from_secs(self.shutdown_deadline_secs),
+        }
     }
 
     /// The settings as TOML with secrets (database password) redacted.

@@ -44,6 +44,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         blobs,
         metrics: hangar_server::metrics_handle(),
         public_url: settings.public_url.clone(),
+        allowed_hosts: settings.allowed_hosts.clone().into(),
+        lifecycle: Default::default(),
+        throttles: Default::default(),
+        client_ip_header: settings.client_ip_header.clone(),
         max_file_size: settings.max_file_size,
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
@@ -55,9 +59,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "Hangar is serving; MLFLOW_TRACKING_URI=http://{}",
         listener.local_addr()?
     );
-    axum::serve(listener, hangar_server::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let lifecycle = state.lifecycle.clone();
+    hangar_server::transport::serve(
+        listener,
+        hangar_server::router(state),
+        settings.transport(),
+        lifecycle,
+        shutdown_signal(),
+    )
+    .await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -82,7 +92,6 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// On a fresh install: the `admin` user, the default project (id 1) and an admin token,

@@ -25,6 +25,9 @@ pub enum AuthError {
     /// Not found, or not visible to this caller: 404.
     #[error("not found")]
     NotFound,
+    /// Too many failed attempts from this client: 429 until `retry_after` has passed.
+    #[error("too many failed attempts")]
+    TooManyAttempts { retry_after: std::time::Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -91,17 +94,50 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
     let Some(presented) = presented_token(headers)? else {
         return Ok(Caller::anonymous());
     };
-    if !token::looks_valid(&presented) {
-        return Err(INVALID_TOKEN);
-    }
-    let Some((token, user)) = state
-        .store
-        .find_token_by_hash(&token::hash(&presented))
-        .await?
-    else {
-        return Err(INVALID_TOKEN);
+    let client = refuse_throttled_client(state)?;
+    let found = if token::looks_valid(&presented) {
+        state
+            .store
+            .find_token_by_hash(&token::hash(&presented))
+            .await?
+    } else {
+        None
     };
-    token_caller(state, token, user).await
+    let caller = match found {
+        Some((token, user)) => token_caller(state, token, user).await,
+        None => Err(INVALID_TOKEN),
+    };
+    count_failure(state, client, caller)
+}
+
+/// A client over its limit of failed token authentications is refused before its token is
+/// looked up; returns the client's key otherwise.
+fn refuse_throttled_client(state: &AppState) -> Result<Option<String>, AuthError> {
+    let Some(client) = crate::request_context::client() else {
+        return Ok(None);
+    };
+    let key = client.to_string();
+    state
+        .throttles
+        .token_failures_per_client
+        .check(&key)
+        .map_err(|retry_after| AuthError::TooManyAttempts { retry_after })?;
+    Ok(Some(key))
+}
+
+/// Counts a failed token authentication against its client.
+fn count_failure<T>(
+    state: &AppState,
+    client: Option<String>,
+    outcome: Result<T, AuthError>,
+) -> Result<T, AuthError> {
+    if let (Err(AuthError::Unauthenticated(_)), Some(key)) = (&outcome, client)
+        && let Err(retry_after) = state.throttles.token_failures_per_client.hit(&key)
+    {
+        tracing::warn!(client = key, "too many failed token authentications");
+        return Err(AuthError::TooManyAttempts { retry_after });
+    }
+    outcome
 }
 
 const INVALID_TOKEN: AuthError = AuthError::Unauthenticated("invalid, expired or revoked token");
@@ -119,17 +155,19 @@ pub async fn authenticate_for_project(
         let grant = authorize_project(state, &caller, reference, action).await?;
         return Ok((caller, grant));
     };
-    if !token::looks_valid(&presented) {
-        return Err(INVALID_TOKEN);
-    }
-    let Some((token, user, access)) = state
-        .store
-        .token_project_access(&token::hash(&presented), reference)
-        .await?
-    else {
-        return Err(INVALID_TOKEN);
+    let client = refuse_throttled_client(state)?;
+    let found = if token::looks_valid(&presented) {
+        state
+            .store
+            .token_project_access(&token::hash(&presented), reference)
+            .await?
+    } else {
+        None
     };
-    let caller = token_caller(state, token, user).await?;
+    let Some((token, user, access)) = found else {
+        return count_failure(state, client, Err(INVALID_TOKEN));
+    };
+    let caller = count_failure(state, client, token_caller(state, token, user).await)?;
     let (project, role) = match access {
         Some((project, role)) => (Some(project), role),
         None => (None, None),

@@ -258,20 +258,37 @@ fn requested_range(headers: &HeaderMap, size: i64) -> Result<Option<(u64, u64)>,
     Ok(Some(range))
 }
 
-/// The `Content-Type` a download is served with: a guess from the name, except that
-/// nothing a browser would render as a page or run as script is ever labelled so.
+/// The `Content-Type` a download is served with: a guess from the name when it is a type no
+/// browser renders as a page or runs as script (an allowlist: SVG, XHTML, any `+xml`, HTML,
+/// scripts are active), else `application/octet-stream`.
 fn content_type(name: &str) -> HeaderValue {
     let guess = mime_guess::from_path(name).first_or_octet_stream();
-    let active = matches!(
-        guess.subtype().as_str(),
-        "html" | "xhtml+xml" | "svg+xml" | "xml" | "javascript" | "ecmascript"
-    ) || guess.type_() == mime_guess::mime::MULTIPART;
-    let essence = if active {
-        "application/octet-stream"
-    } else {
-        guess.essence_str()
+    let passive = match (guess.type_().as_str(), guess.subtype().as_str()) {
+        (_, _) if guess.suffix().is_some() => false,
+        ("image", sub) => matches!(sub, "png" | "jpeg" | "gif" | "webp" | "bmp" | "avif" | "tiff"),
+        ("text", sub) => matches!(sub, "plain" | "csv" | "tab-separated-values" | "markdown"),
+        ("audio" | "video", _) => true,
+        ("application", sub) => matches!(
+            sub,
+            "json"
+                | "pdf"
+                | "zip"
+                | "gzip"
+                | "x-tar"
+                | "x-bzip2"
+                | "x-xz"
+                | "zstd"
+                | "x-7z-compressed"
+                | "vnd.apache.parquet"
+                | "x-parquet"
+                | "octet-stream"
+        ),
+        _ => false,
     };
-    HeaderValue::from_str(essence).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    if passive && let Ok(value) = HeaderValue::from_str(guess.essence_str()) {
+        return value;
+    }
+    HeaderValue::from_static("application/octet-stream")
 }
 
 /// `attachment` with the file name, safely quoted and in RFC 5987 form for non-ASCII.
@@ -355,7 +372,34 @@ impl FileError {
             FileError::Store(StoreError::NotFound) => StatusCode::NOT_FOUND,
             FileError::Store(StoreError::Invalid(_)) => StatusCode::BAD_REQUEST,
             FileError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            FileError::Store(e) if e.is_storage_full() => StatusCode::INSUFFICIENT_STORAGE,
+            FileError::Blob(e) if e.is_storage_full() => StatusCode::INSUFFICIENT_STORAGE,
             FileError::Store(_) | FileError::Blob(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn is_internal(&self) -> bool {
+        matches!(self.status(), StatusCode::SERVICE_UNAVAILABLE | StatusCode::INSUFFICIENT_STORAGE)
+    }
+
+    /// What the client is told. A storage failure's details (an S3 endpoint and bucket, a
+    /// folder) go to the log only; the client gets what happened and the request's id.
+    pub fn public_message(&self) -> String {
+        match self.status() {
+            StatusCode::INSUFFICIENT_STORAGE => crate::request_context::hidden_failure(
+                "Insufficient storage: the disk under Hangar's files or database is full",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                crate::request_context::hidden_failure("The file store is unavailable")
+            }
+            _ => self.to_string(),
+        }
+    }
+
+    /// Logs a storage failure with its details.
+    pub fn log(&self) {
+        if self.is_internal() {
+            tracing::error!(error = %self, "file storage failure");
         }
     }
 
@@ -366,16 +410,14 @@ impl FileError {
         {
             response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
-        if matches!(self, FileError::Store(_) | FileError::Blob(_)) {
-            tracing::error!(error = %self, "file storage failure");
-        }
+        self.log();
     }
 }
 
 /// For surfaces without an envelope of their own.
 impl IntoResponse for FileError {
     fn into_response(self) -> Response {
-        let mut response = (self.status(), self.to_string()).into_response();
+        let mut response = (self.status(), self.public_message()).into_response();
         self.decorate(&mut response);
         response
     }

@@ -8,9 +8,14 @@ pub mod audit;
 pub mod auth;
 pub mod files;
 pub mod gc;
+pub mod host;
 pub mod ops;
 pub mod projects;
+mod request_context;
 mod router;
+mod security_headers;
+pub mod throttle;
+pub mod transport;
 mod unread_body;
 pub mod web;
 
@@ -33,8 +38,18 @@ pub struct AppState {
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// The external base URL (`https://hangar.example.com`) for `web_url` and pagination
-    /// links; when unset they are built from the request's `Host`.
+    /// links; when unset they are built from the request's `Host` (see [`host`]).
     pub public_url: Option<String>,
+    /// Host names besides `localhost`, IP addresses and the public URL's host that requests
+    /// may name in `Host`.
+    pub allowed_hosts: Arc<[String]>,
+    /// Whether the process is shutting down (`/ready` then answers 503).
+    pub lifecycle: Arc<transport::Lifecycle>,
+    /// The limits on guessing passwords and tokens (this replica's counts).
+    pub throttles: Arc<throttle::Throttles>,
+    /// The header a reverse proxy puts the client's address in (`X-Forwarded-For`); when
+    /// unset the peer's address is the client's.
+    pub client_ip_header: Option<String>,
 }
 
 /// Installs the Prometheus recorder once per process and returns its handle.

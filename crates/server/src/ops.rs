@@ -22,8 +22,11 @@ async fn health() -> &'static str {
     "OK"
 }
 
-/// The process can serve: the database answers.
+/// The process can serve: it is not shutting down and the database answers.
 async fn ready(State(state): State<AppState>) -> Response {
+    if state.lifecycle.draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     match state.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
@@ -71,10 +74,16 @@ pub fn request_span(request: &Request) -> tracing::Span {
         .get::<MatchedPath>()
         .map(MatchedPath::as_str)
         .unwrap_or("unmatched");
+    let id = request
+        .headers()
+        .get(crate::request_context::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     tracing::info_span!(
         "request",
         http.method = %request.method(),
         http.route = route,
         http.uri = %request.uri().path(),
+        request_id = id,
     )
 }

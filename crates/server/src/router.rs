@@ -58,6 +58,19 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(LatencyUnit::Micros),
                 ),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.lifecycle.clone(),
+            crate::transport::close_while_draining,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::request_context::assign,
+        ))
+        .layer(axum::middleware::from_fn(crate::security_headers::add))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::host::check,
+        ))
         // A panic is a bug; answer 500 rather than dropping the connection.
         .layer(CatchPanicLayer::new())
         .with_state(state)

@@ -48,6 +48,13 @@ async function uploadAll(form, target, files, folder) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // No inline handlers: the pages' Content-Security-Policy runs this file's script only.
+  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+  document.querySelectorAll("button[data-version]").forEach((button) => {
+    button.addEventListener("click", () => { button.form.version.value = button.dataset.version; });
+  });
   const zone = document.querySelector("form.upload");
   if (zone) {
     zone.addEventListener("submit", async (event) => {

@@ -37,6 +37,30 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl StoreError {
+    /// The database's disk is full (SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full` class
+    /// 53100): no retry helps until space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    return pg.code() == "53100";
+                }
+                // SQLite's extended result code: the primary code is its low byte.
+                db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                    .and_then(|e| sqlx::error::DatabaseError::code(e))
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(|code| code & 0xff == rusqlite::ffi::SQLITE_FULL)
+            }
+            StoreError::Database(sqlx::Error::Io(io)) => {
+                io.kind() == std::io::ErrorKind::StorageFull
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            _ => false,
+        }
+    }
+
     /// True when the database reported a unique-constraint violation.
     pub(crate) fn is_unique_violation(&self) -> bool {
         match self {

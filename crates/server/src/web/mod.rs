@@ -142,6 +142,8 @@ pub enum PageError {
     Forbidden,
     Invalid(String),
     Unavailable,
+    /// The disk under the database or the files is full.
+    StorageFull,
 }
 
 impl IntoResponse for PageError {
@@ -168,7 +170,11 @@ impl IntoResponse for PageError {
             PageError::Invalid(m) => (StatusCode::BAD_REQUEST, m),
             PageError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Hangar cannot reach its database right now.".to_owned(),
+                crate::request_context::hidden_failure("Hangar cannot reach its storage right now"),
+            ),
+            PageError::StorageFull => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                crate::request_context::hidden_failure("Hangar's storage is full"),
             ),
         };
         let page = format::ErrorPage {
@@ -185,7 +191,11 @@ impl From<hangar_store::StoreError> for PageError {
             hangar_store::StoreError::NotFound => PageError::NotFound,
             other => {
                 tracing::error!(error = %other, "store failure on a web page");
-                PageError::Unavailable
+                if other.is_storage_full() {
+                    PageError::StorageFull
+                } else {
+                    PageError::Unavailable
+                }
             }
         }
     }

@@ -176,7 +176,7 @@ pub async fn index(
             },
         )
         .await?;
-    let base = crate::api::v4::pagination::base_url(ctx.state.public_url.as_deref(), &headers);
+    let base = crate::host::base_url(&ctx.state, &headers);
     Ok(ModelsPage {
         tracking_uri: format!("{base}/api/v4/projects/{}/ml/mlflow", grant.project.id),
         models: result

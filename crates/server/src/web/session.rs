@@ -136,6 +136,35 @@ pub async fn api_session_caller(
     }))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::safe_target;
+
+    #[test]
+    fn only_paths_of_this_site_are_kept() {
+        for sent in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\r\n/evil.example",
+        ] {
+            assert_eq!(safe_target(Some(sent)), "/", "{sent:?}");
+        }
+        assert_eq!(safe_target(None), "/");
+        assert_eq!(
+            safe_target(Some("/alice/vision/-/ml/models?page=2#top")),
+            "/alice/vision/-/ml/models?page=2#top"
+        );
+        assert_eq!(safe_target(Some("/a b\r\nSet-Cookie: x")), "/a%20bSet-Cookie:%20x");
+        assert_eq!(safe_target(Some("/../../etc")), "/etc");
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "sign_in.html")]
 struct SignInPage {
@@ -149,10 +178,18 @@ pub struct Back {
     redirect_to: Option<String>,
 }
 
-/// Only a path of this site: `//evil.example` or `https://…` would send the user away.
+/// Only a path of this site. The target is parsed as a browser would parse it (which drops
+/// tabs and newlines and reads `\\` as `/`), against a placeholder origin: anything that
+/// leaves that origin (`//evil.example`, `/\t/evil.example`, `https://…`) goes to `/`
+/// instead, and what is kept is the parsed path, query and fragment, percent-encoded, so it
+/// is always a valid `Location`.
 fn safe_target(target: Option<&str>) -> String {
-    match target {
-        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_owned(),
+    const HERE: &str = "http://hangar.invalid/";
+    let base = url::Url::parse(HERE).expect("a valid URL");
+    match target.filter(|t| t.starts_with('/')).map(|t| base.join(t)) {
+        Some(Ok(url)) if url.origin() == base.origin() => {
+            url[url::Position::BeforePath..].to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -206,24 +243,37 @@ pub async fn sign_in(
         return Err(PageError::Forbidden);
     }
     let target = safe_target(form.redirect_to.as_deref());
+    let account = form.username.trim().to_lowercase();
+    let throttles = &state.throttles;
+    if let Some(client) = crate::request_context::client()
+        && let Err(wait) = throttles.sign_in_per_client.hit(&client.to_string())
+    {
+        return Ok(too_many(wait, target, form.username));
+    }
+    if let Err(wait) = throttles.sign_in_failures_per_account.check(&account) {
+        return Ok(too_many(wait, target, form.username));
+    }
     let found = state
         .store
         .find_user_with_password(form.username.trim())
         .await?;
     let password = form.password.clone();
-    // argon2 takes tens of milliseconds: off the async workers.
-    let user = match found {
-        Some((user, Some(hash))) => {
-            let ok = tokio::task::spawn_blocking(move || {
-                hangar_core::password::verify(&password, &hash)
-            })
-            .await
-            .unwrap_or(false);
-            ok.then_some(user)
+    // argon2 takes tens of milliseconds: off the async workers. A name without a password
+    // costs the same, so the answer's speed does not tell which names exist.
+    let user = tokio::task::spawn_blocking(move || match found {
+        Some((user, Some(hash))) => hangar_core::password::verify(&password, &hash).then_some(user),
+        _ => {
+            hangar_core::password::verify_nothing(&password);
+            None
         }
-        _ => None,
-    };
+    })
+    .await
+    .unwrap_or(None);
     let Some(user) = user.filter(|u| !u.is_bot) else {
+        if let Err(wait) = throttles.sign_in_failures_per_account.hit(&account) {
+            tracing::warn!(account, "sign-in failures over the limit");
+            return Ok(too_many(wait, target, form.username));
+        }
         let page = SignInPage {
             redirect_to: target,
             error: Some("Invalid username or password.".into()),
@@ -259,6 +309,24 @@ pub async fn sign_in(
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// GitLab's answer to too many sign-in attempts: 429, and when to try again.
+fn too_many(wait: std::time::Duration, redirect_to: String, username: String) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let page = SignInPage {
+        redirect_to,
+        error: Some(format!(
+            "Too many sign-in attempts. Try again in {} minute(s).",
+            seconds.div_ceil(60)
+        )),
+        username,
+    };
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, seconds.into());
+    response
 }
 
 #[derive(Deserialize)]

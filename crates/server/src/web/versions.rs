@@ -208,7 +208,14 @@ pub(super) async fn serve_file(
         .await
         .map_err(|e| match e {
             files::FileError::Range { .. } => PageError::Invalid(e.to_string()),
-            _ => PageError::Unavailable,
+            files::FileError::Store(hangar_store::StoreError::NotFound) => PageError::NotFound,
+            e if e.status() == axum::http::StatusCode::INSUFFICIENT_STORAGE => {
+                PageError::StorageFull
+            }
+            e => {
+                e.log();
+                PageError::Unavailable
+            }
         })
 }
 

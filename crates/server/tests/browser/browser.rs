@@ -34,6 +34,10 @@ impl Hangar {
             blobs: hangar_blobs::BlobStore::open(&blob_url, &Default::default()).unwrap(),
             metrics: hangar_server::metrics_handle(),
             public_url: None,
+            allowed_hosts: Vec::new().into(),
+            lifecycle: Default::default(),
+            throttles: Default::default(),
+            client_ip_header: None,
             max_file_size: 64 * 1024 * 1024,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -4,6 +4,7 @@
 mod auth_matrix;
 mod bad_requests;
 mod files;
+mod hardening;
 mod mlflow;
 mod ops;
 mod store;

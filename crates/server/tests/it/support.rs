@@ -135,6 +135,10 @@ impl TestApp {
             blobs: hangar_blobs::BlobStore::open(&blob_url, &s3).unwrap(),
             metrics: hangar_server::metrics_handle(),
             public_url: None,
+            allowed_hosts: ["hangar.test".to_owned(), "registry.example".to_owned()].into(),
+            lifecycle: Default::default(),
+            throttles: Default::default(),
+            client_ip_header: None,
             max_file_size: MAX_FILE_SIZE,
         };
         TestApp {

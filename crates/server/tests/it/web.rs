@@ -124,12 +124,24 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_needs_the_csrf_token() {
             "%2F%2Fevil.example",
             "https%3A%2F%2Fevil.example",
             "%2F%5Cevil.example",
+            // Browsers drop tabs and newlines from a URL: `/\t/evil.example` is `//evil.example`.
+            "%2F%09%2Fevil.example",
+            "%2F%0A%2Fevil.example",
+            "%2F%0D%0A%2Fevil.example",
         ] {
             let form = format!("username=ana&password=correct+horse+battery&redirect_to={target}");
-            let (_, headers, _) =
+            let (status, headers, _) =
                 page(&app, Method::POST, "/users/sign_in", None, Some(&form), &[]).await;
+            assert_eq!(status, StatusCode::SEE_OTHER, "{target}");
             assert_eq!(headers[header::LOCATION], "/", "{target}");
         }
+        // A target of this site with a newline in it is kept, encoded: never a 500.
+        let form = "username=ana&password=correct+horse+battery&redirect_to=%2Fteam%0D%0ASet-Cookie%3A+x";
+        let (status, headers, _) =
+            page(&app, Method::POST, "/users/sign_in", None, Some(form), &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/teamSet-Cookie:%20x");
+        assert!(headers.get_all(header::SET_COOKIE).iter().count() == 1);
         let (status, _, _) = page(
             &app,
             Method::POST,

@@ -36,10 +36,11 @@ pub struct PathParams {
 fn artifact_error(e: FileError) -> Response {
     let code = match e.status() {
         StatusCode::NOT_FOUND => ErrorCode::ResourceDoesNotExist,
+        StatusCode::INSUFFICIENT_STORAGE => ErrorCode::StorageFull,
         s if s.is_server_error() => ErrorCode::TemporarilyUnavailable,
         _ => ErrorCode::InvalidParameterValue,
     };
-    let mut response = MlflowError::new(code, e.to_string()).into_response();
+    let mut response = MlflowError::new(code, e.public_message()).into_response();
     *response.status_mut() = e.status();
     e.decorate(&mut response);
     response

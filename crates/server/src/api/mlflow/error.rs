@@ -19,6 +19,9 @@ pub enum ErrorCode {
     InvalidState,
     InternalError,
     TemporarilyUnavailable,
+    /// The disk under the database or the files is full.
+    StorageFull,
+    RequestLimitExceeded,
 }
 
 impl ErrorCode {
@@ -33,6 +36,8 @@ impl ErrorCode {
             ErrorCode::InvalidState => "INVALID_STATE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            ErrorCode::StorageFull => "RESOURCE_EXHAUSTED",
+            ErrorCode::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
         }
     }
 
@@ -50,6 +55,10 @@ impl ErrorCode {
             ErrorCode::InvalidState => StatusCode::CONFLICT,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            // MLflow maps RESOURCE_EXHAUSTED to 429, and its client retries 429 and 503 for
+            // minutes; a full disk stays full, so the answer is one the client gives up on.
+            ErrorCode::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            ErrorCode::RequestLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -59,6 +68,8 @@ impl ErrorCode {
 pub struct MlflowError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds for `Retry-After` (a 429).
+    pub retry_after: Option<u64>,
 }
 
 pub type MlflowResult<T> = Result<T, MlflowError>;
@@ -68,6 +79,7 @@ impl MlflowError {
         MlflowError {
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -98,11 +110,17 @@ impl From<StoreError> for MlflowError {
             StoreError::NotFound => Self::not_found("Resource not found"),
             StoreError::Conflict(m) => Self::already_exists(m),
             StoreError::Invalid(m) => Self::invalid(m),
+            other if other.is_storage_full() => {
+                tracing::error!(error = %other, "the database's disk is full");
+                Self::new(ErrorCode::StorageFull, crate::request_context::hidden_failure(
+                    "Insufficient storage: the metadata store's disk is full",
+                ))
+            }
             other => {
                 tracing::error!(error = %other, "store failure on the MLflow surface");
                 Self::new(
                     ErrorCode::TemporarilyUnavailable,
-                    "The metadata store is unavailable",
+                    crate::request_context::hidden_failure("The metadata store is unavailable"),
                 )
             }
         }
@@ -115,6 +133,13 @@ impl From<AuthError> for MlflowError {
             AuthError::Unauthenticated(m) => Self::new(ErrorCode::Unauthenticated, m),
             AuthError::Forbidden(m) => Self::new(ErrorCode::PermissionDenied, m),
             AuthError::NotFound => Self::not_found("Project not found"),
+            AuthError::TooManyAttempts { retry_after } => MlflowError {
+                retry_after: Some(retry_after.as_secs().max(1)),
+                ..Self::new(
+                    ErrorCode::RequestLimitExceeded,
+                    "Too many failed authentication attempts from this address; try again later",
+                )
+            },
             AuthError::Store(e) => e.into(),
         }
     }
@@ -136,6 +161,11 @@ impl IntoResponse for MlflowError {
             body["error_class"] = class.into();
         }
         let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "www-authenticate",

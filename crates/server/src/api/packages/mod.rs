@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 
 /// A file failure in GitLab's envelope, keeping the file layer's status and headers.
 pub fn file_error(e: FileError) -> Response {
-    let mut response = ApiError::new(e.status(), e.to_string()).into_response();
+    let mut response = ApiError::new(e.status(), e.public_message()).into_response();
     e.decorate(&mut response);
     response
 }

@@ -11,6 +11,8 @@ use serde_json::json;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for `Retry-After` (a 429).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -20,6 +22,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -64,6 +67,10 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::Forbidden(_) => Self::forbidden(),
             AuthError::NotFound => Self::not_found("Resource"),
+            AuthError::TooManyAttempts { retry_after } => ApiError {
+                retry_after: Some(retry_after.as_secs().max(1)),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "Retry later")
+            },
             AuthError::Store(e) => e.into(),
         }
     }
@@ -75,9 +82,19 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => Self::not_found("Resource"),
             StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
             StoreError::Invalid(m) => Self::bad_request(m),
+            other if other.is_storage_full() => {
+                tracing::error!(error = %other, "the database's disk is full");
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    crate::request_context::hidden_failure("507 Insufficient Storage"),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store failure on the JSON API");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "503 Service Unavailable")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    crate::request_context::hidden_failure("503 Service Unavailable"),
+                )
             }
         }
     }
@@ -85,6 +102,12 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"message": self.message}))).into_response()
+        let mut response = (self.status, Json(json!({"message": self.message}))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -186,7 +186,7 @@ impl FromRequestParts<AppState> for Ctx {
             None => auth::authenticate(state, &parts.headers).await?,
         };
         Ok(Ctx {
-            base: pagination::base_url(state.public_url.as_deref(), &parts.headers),
+            base: crate::host::base_url(state, &parts.headers),
             // Nested routers see a shortened URI; links need the one the client sent.
             uri: parts
                 .extensions

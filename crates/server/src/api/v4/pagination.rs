@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use axum::Json;
-use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::http::{HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use hangar_store::model::Paging;
 use serde_json::Value;
@@ -40,24 +40,6 @@ impl PageRequest {
             limit: self.per_page,
         }
     }
-}
-
-/// The base URL of this server as the client sees it.
-pub fn base_url(public_url: Option<&str>, headers: &HeaderMap) -> String {
-    if let Some(url) = public_url {
-        return url.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get("host"))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| *s == "https" || *s == "http")
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
 }
 
 /// A page of JSON items with GitLab's pagination headers.

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hangar_core::access::{Action, Role};
 use hangar_core::token;
-use hangar_store::model::{NewToken, Token, TokenFilter};
+use hangar_store::model::{NewToken, Token, TokenFilter, User};
 use serde_json::{Value, json};
 
 pub fn token_json(t: &Token, role: Option<Role>) -> Value {
@@ -83,12 +83,22 @@ async fn own_token(ctx: &Ctx, id: &str) -> ApiResult<Token> {
     Ok(token)
 }
 
+/// A project's bot (a project token) has no personal tokens: GitLab refuses it, so a
+/// leaked project token cannot be turned into credentials that outlive its revocation.
+fn refuse_bot(me: &User) -> ApiResult<()> {
+    if me.is_bot {
+        return Err(ApiError::forbidden());
+    }
+    Ok(())
+}
+
 pub async fn create_personal_token_for(
     ctx: Ctx,
     ApiPath(user_id): ApiPath<String>,
     params: ApiParams,
 ) -> ApiResult<Response> {
     let me = ctx.caller.require_write_scope()?.clone();
+    refuse_bot(&me)?;
     let user_id: i64 = user_id.parse().map_err(|_| ApiError::not_found("User"))?;
     if !me.is_admin && me.id != user_id {
         return Err(ApiError::forbidden());
@@ -106,6 +116,7 @@ pub async fn create_personal_token_for(
 
 pub async fn create_own_personal_token(ctx: Ctx, params: ApiParams) -> ApiResult<Response> {
     let me = ctx.caller.require_write_scope()?.clone();
+    refuse_bot(&me)?;
     let (secret, new) = new_token(&params)?;
     let token = ctx.state.store.create_personal_token(me.id, new).await?;
     Ok(created(&token, None, secret))
