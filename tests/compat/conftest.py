@@ -102,11 +102,11 @@ def server_factory(tmp_path_factory, database_factory):
     log_dir = _log_dir(tmp_path_factory)
 
     def start(name: str, data_dir: Path | None = None, database_url: str | None = None,
-              log_name: str | None = None) -> HangarServer:
+              log_name: str | None = None, extra_args: tuple[str, ...] = ()) -> HangarServer:
         data_dir = data_dir or tmp_path_factory.mktemp(name) / "data"
         if database_url is None:
             database_url = database_factory()
-        server = HangarServer(data_dir, log_dir / f"{log_name or name}.log", database_url)
+        server = HangarServer(data_dir, log_dir / f"{log_name or name}.log", database_url, extra_args)
         servers.append(server)
         return server.start()
 

@@ -82,8 +82,10 @@ def run_cli(*args: str, data_dir: Path, database_url: str | None, stdin: str | N
 class HangarServer:
     """One `hangar serve` process on a free port, its output in a log file."""
 
-    def __init__(self, data_dir: Path, log_path: Path, database_url: str | None = None):
+    def __init__(self, data_dir: Path, log_path: Path, database_url: str | None = None,
+                 extra_args: tuple[str, ...] = ()):
         self.data_dir = Path(data_dir)
+        self.extra_args = tuple(extra_args)
         self.log_path = Path(log_path)
         self.database_url = database_url
         self.port: int | None = None
@@ -115,6 +117,7 @@ class HangarServer:
                "--listen", f"127.0.0.1:{self.port}"]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
+        cmd += list(self.extra_args)
         if BLOB_URL:
             # Each data folder its own prefix of the test bucket (kept across restarts).
             prefix = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]

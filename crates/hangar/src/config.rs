@@ -57,6 +57,9 @@ pub struct Settings {
     pub drain_secs: u64,
     /// Seconds answers in flight then get before the process exits regardless.
     pub shutdown_deadline_secs: u64,
+    /// Free bytes the SQLite database's and a local blob store's disks must keep for `/ready`
+    /// to pass.
+    pub min_free_disk_bytes: u64,
 }
 
 impl Default for Settings {
@@ -78,6 +81,7 @@ impl Default for Settings {
             max_connections_per_client: 256,
             drain_secs: 5,
             shutdown_deadline_secs: 30,
+            min_free_disk_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -153,6 +157,10 @@ pub struct SettingsArgs {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_deadline_secs: Option<u64>,
+    /// Free bytes the local disks must keep for /ready [env: HANGAR_MIN_FREE_DISK_BYTES] [default: 64 MiB]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_free_disk_bytes: Option<u64>,
 }
 
 /// A list, or (as an environment variable gives it) one comma-separated string.
@@ -218,6 +226,23 @@ impl Settings {
             direct_transfers: self.s3_direct_transfers,
         };
         Ok(hangar_blobs::BlobStore::open(&self.blob_url()?, &s3)?)
+    }
+
+    /// The local folders whose free space `/ready` watches: the SQLite database's and a local
+    /// blob store's.
+    pub fn local_disks(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut disks = Vec::new();
+        if let Some(path) = self.database_url().strip_prefix("sqlite://") {
+            let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+            disks.push(path.parent().map(PathBuf::from).unwrap_or_default());
+        }
+        if let Ok(url) = url::Url::parse(&self.blob_url()?)
+            && let Ok(dir) = url.to_file_path()
+        {
+            disks.push(dir);
+        }
+        disks.retain(|d| !d.as_os_str().is_empty());
+        Ok(disks)
     }
 
     pub fn transport(&self) -> hangar_server::transport::TransportOptions {

@@ -48,6 +48,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         lifecycle: Default::default(),
         throttles: Default::default(),
         client_ip_header: settings.client_ip_header.clone(),
+        disks: settings.local_disks()?.into(),
+        min_free_disk_bytes: settings.min_free_disk_bytes,
         max_file_size: settings.max_file_size,
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)

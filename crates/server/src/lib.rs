@@ -50,6 +50,10 @@ pub struct AppState {
     /// The header a reverse proxy puts the client's address in (`X-Forwarded-For`); when
     /// unset the peer's address is the client's.
     pub client_ip_header: Option<String>,
+    /// Local folders that must keep free space (the SQLite database's, a local blob store's),
+    /// and how much: below it `/ready` fails.
+    pub disks: Arc<[std::path::PathBuf]>,
+    pub min_free_disk_bytes: u64,
 }
 
 /// Installs the Prometheus recorder once per process and returns its handle.

@@ -27,6 +27,20 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.lifecycle.draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
+    for dir in state.disks.iter() {
+        match free_bytes(dir) {
+            Ok(free) if free < state.min_free_disk_bytes => {
+                tracing::warn!(dir = %dir.display(), free, "readiness: disk nearly full");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("insufficient storage: {free} bytes free"),
+                )
+                    .into_response();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "cannot read free space"),
+        }
+    }
     match state.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
@@ -34,6 +48,12 @@ async fn ready(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
+}
+
+/// Bytes an unprivileged process may still write under `dir`.
+fn free_bytes(dir: &std::path::Path) -> std::io::Result<u64> {
+    let stat = rustix::fs::statvfs(dir)?;
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Response {

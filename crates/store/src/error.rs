@@ -18,6 +18,9 @@ pub enum StoreError {
     /// The store is misconfigured (bad URL, unreachable database at start).
     #[error("{0}")]
     Config(String),
+    /// The database's disk is full (a failure shared by the writes of one group commit).
+    #[error("the database's disk is full")]
+    StorageFull,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -41,6 +44,7 @@ impl StoreError {
     /// 53100): no retry helps until space is freed.
     pub fn is_storage_full(&self) -> bool {
         match self {
+            StoreError::StorageFull => true,
             StoreError::Database(sqlx::Error::Database(db)) => {
                 if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
                     return pg.code() == "53100";

@@ -150,7 +150,12 @@ async fn commit_and_answer(conn: &mut rusqlite::Connection, lease: &AnyPool, job
 fn fail_all(dones: Vec<oneshot::Sender<Result<(), StoreError>>>, e: &StoreError) {
     tracing::error!(error = %e, "group commit failed");
     for done in dones {
-        let _ = done.send(Err(StoreError::Config(format!("write failed: {e}"))));
+        let shared = if e.is_storage_full() {
+            StoreError::StorageFull
+        } else {
+            StoreError::Config(format!("write failed: {e}"))
+        };
+        let _ = done.send(Err(shared));
     }
 }
 

@@ -38,6 +38,8 @@ impl Hangar {
             lifecycle: Default::default(),
             throttles: Default::default(),
             client_ip_header: None,
+            disks: Vec::new().into(),
+            min_free_disk_bytes: 0,
             max_file_size: 64 * 1024 * 1024,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -139,6 +139,8 @@ impl TestApp {
             lifecycle: Default::default(),
             throttles: Default::default(),
             client_ip_header: None,
+            disks: Vec::new().into(),
+            min_free_disk_bytes: 0,
             max_file_size: MAX_FILE_SIZE,
         };
         TestApp {
