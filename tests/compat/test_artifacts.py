@@ -130,7 +130,8 @@ def test_raw_endpoints_range_delete_and_headers(client, tracking_uri, admin_toke
 
 
 @pytest.mark.skipif(not BLOB_URL, reason="direct transfers need S3-compatible storage")
-def test_multipart_upload_and_presigned_download_on_s3(hangar, client, tmp_path, monkeypatch):
+def test_multipart_upload_and_presigned_download_on_s3(hangar, client, tracking_uri, admin_token,
+                                                     tmp_path, monkeypatch):
     # Small thresholds so that a 12 MiB file goes in three parts straight to the bucket.
     monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1")
     monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(5 * 1024 * 1024))
@@ -154,6 +155,15 @@ def test_multipart_upload_and_presigned_download_on_s3(hangar, client, tmp_path,
     assert filecmp.cmp(got, src, shallow=False)
     if MLFLOW_MAJOR >= 3:  # MLflow 2 downloads only through the server
         assert "mlflow-artifacts/presigned" in hangar.log_text()
+    # A signed download URL makes the bucket answer with plain bytes, as an attachment.
+    rel = client.get_run(run.run_id).info.artifact_uri.removeprefix("mlflow-artifacts:/")
+    signed = requests.get(f"{tracking_uri}/api/2.0/mlflow-artifacts/presigned/{rel}/model/weights.bin",
+                          headers=bearer(admin_token), timeout=30)
+    assert signed.status_code == 200, signed.text
+    r = requests.get(signed.json()["url"], headers={"Range": "bytes=0-9"}, timeout=30)
+    assert r.status_code in (200, 206) and r.content[:10] == src.read_bytes()[:10]
+    assert r.headers["Content-Type"] == "application/octet-stream"
+    assert r.headers["Content-Disposition"] == "attachment"
 
 
 def test_checksum_header_is_verified(client, tracking_uri, admin_token):

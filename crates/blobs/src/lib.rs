@@ -309,11 +309,16 @@ impl BlobStore {
         Ok(url.to_string())
     }
 
-    /// A URL that lets its holder download a blob for an hour.
+    /// A URL that lets its holder download a blob for an hour. The bucket is told to answer
+    /// it as an attachment of plain bytes, so a browser that opens it renders nothing.
     pub async fn sign_download(&self, key: &str) -> Result<String, BlobError> {
+        let options = SignedUrlOptions::new().with_query([
+            ("response-content-type", "application/octet-stream".to_owned()),
+            ("response-content-disposition", "attachment".to_owned()),
+        ]);
         let url = self
             .s3()?
-            .signed_url(http::Method::GET, &self.location(key), SIGNED_URL_TTL)
+            .signed_url_opts(http::Method::GET, &self.location(key), SIGNED_URL_TTL, &options)
             .await?;
         Ok(url.to_string())
     }
