@@ -102,13 +102,14 @@ def server_factory(tmp_path_factory, database_factory):
     log_dir = _log_dir(tmp_path_factory)
 
     def start(name: str, data_dir: Path | None = None, database_url: str | None = None,
-              log_name: str | None = None, extra_args: tuple[str, ...] = ()) -> HangarServer:
+              log_name: str | None = None, extra_args: tuple[str, ...] = (),
+              wait_for: str = "/ready") -> HangarServer:
         data_dir = data_dir or tmp_path_factory.mktemp(name) / "data"
         if database_url is None:
             database_url = database_factory()
         server = HangarServer(data_dir, log_dir / f"{log_name or name}.log", database_url, extra_args)
         servers.append(server)
-        return server.start()
+        return server.start(wait_for=wait_for)
 
     yield start
     for s in servers:

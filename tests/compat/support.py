@@ -109,7 +109,7 @@ class HangarServer:
         except FileNotFoundError:
             return ""
 
-    def start(self, ready_timeout: float = 60.0) -> "HangarServer":
+    def start(self, ready_timeout: float = 60.0, wait_for: str = "/ready") -> "HangarServer":
         if not HANGAR_BIN.exists():
             raise RuntimeError(f"no Hangar binary at {HANGAR_BIN} (cargo build -p hangar, or set HANGAR_BIN)")
         self.port = free_port()
@@ -118,7 +118,7 @@ class HangarServer:
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         cmd += list(self.extra_args)
-        if BLOB_URL:
+        if BLOB_URL and "--blob-url" not in self.extra_args:
             # Each data folder its own prefix of the test bucket (kept across restarts).
             prefix = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
             cmd += ["--blob-url", f"{BLOB_URL.rstrip('/')}/{prefix}"]
@@ -139,7 +139,7 @@ class HangarServer:
                 raise RuntimeError(f"hangar serve exited with {self.proc.returncode} before it was ready; "
                                    f"log {self.log_path}:\n{self.log_text()}")
             try:
-                r = requests.get(f"{self.url}/ready", timeout=2)
+                r = requests.get(f"{self.url}{wait_for}", timeout=2)
                 if r.status_code == 200:
                     return self
                 last = f"HTTP {r.status_code}: {r.text[:200]}"

@@ -211,3 +211,60 @@ def test_a_full_disk_answers_507_and_ready_says_so(server_factory, small_disk, t
         assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["fits.bin"]
     finally:
         os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+
+
+def test_a_hung_object_store_fails_fast_and_ready_says_so(server_factory, monkeypatch):
+    # An S3 endpoint that accepts connections and never answers.
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)
+    endpoint = f"http://127.0.0.1:{hung.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "hangar-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hangar-test")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    try:
+        server = server_factory("hung-s3", wait_for="/health", extra_args=(
+            "--blob-url", "s3://hung-bucket/prefix", "--s3-endpoint", endpoint,
+            "--s3-timeout-secs", "1", "--s3-retry-timeout-secs", "2"))
+        auth = bearer(server.token)
+        started = time.monotonic()
+        ready = requests.get(f"{server.url}/ready", timeout=T)
+        assert ready.status_code == 503 and ready.text == "blob store unavailable"
+        assert time.monotonic() - started < 5
+        api = f"{server.url}/api/2.0/mlflow"
+        experiment = requests.post(f"{api}/experiments/create", json={"name": unique("hung")},
+                                   headers=auth, timeout=T).json()["experiment_id"]
+        run_id = requests.post(f"{api}/runs/create", json={"experiment_id": experiment},
+                               headers=auth, timeout=T).json()["run"]["info"]["run_id"]
+        started = time.monotonic()
+        r = requests.put(f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/f.txt",
+                         data=b"hello", headers=auth, timeout=T)
+        took = time.monotonic() - started
+        assert r.status_code == 503 and r.json()["error_code"] == "TEMPORARILY_UNAVAILABLE", r.text
+        assert took < 15, f"the upload waited {took:.0f} s for a hung store"
+        # The answer names neither the endpoint nor the bucket; the log does.
+        assert endpoint not in r.text and "hung-bucket" not in r.text
+        assert r.headers["X-Request-Id"] in r.text
+    finally:
+        hung.close()
+
+
+def test_interrupted_uploads_are_swept_in_the_background(server_factory, tmp_path):
+    if BLOB_URL:
+        pytest.skip("a local store's partial files")
+    data_dir = tmp_path / "data"
+    objects = data_dir / "blobs" / "objects"
+    objects.mkdir(parents=True)
+    old, young = objects / "0123abcd#1", objects / "4567efgh#1"
+    old.write_bytes(b"\0" * 4096)
+    young.write_bytes(b"\0" * 16)
+    long_ago = time.time() - 7200
+    os.utime(old, (long_ago, long_ago))
+    server = server_factory("sweep", data_dir=data_dir, extra_args=(
+        "--upload-expiry-secs", "3600", "--upload-sweep-interval-secs", "1"))
+    deadline = time.monotonic() + 10
+    while old.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not old.exists(), "a partial file older than the expiry is removed"
+    assert young.exists(), "a younger one may still be an upload in flight"
+    assert "removed what interrupted uploads left" in server.log_text()

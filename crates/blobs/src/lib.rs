@@ -12,6 +12,9 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
+
+mod stale_uploads;
 
 /// Bytes gathered before a write becomes a multipart upload, and the part size after (S3's
 /// smallest part): a smaller file is one `put`; a larger one streams with at most
@@ -88,6 +91,12 @@ pub struct S3Options {
     /// Let clients upload in parts and download through URLs signed for the bucket, as
     /// MLflow's multipart protocol does; off when clients cannot reach the endpoint.
     pub direct_transfers: bool,
+    /// How long one request to the store may take, connecting included.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// How long a failing request is retried before the failure is answered: a hung or
+    /// unreachable store answers within about this plus one `request_timeout`.
+    pub retry_timeout: Duration,
 }
 
 impl Default for S3Options {
@@ -96,6 +105,9 @@ impl Default for S3Options {
             endpoint: None,
             region: None,
             direct_transfers: true,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            retry_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -108,9 +120,10 @@ pub struct BlobStore {
     url: String,
     /// The folder of a local store.
     local_dir: Option<std::path::PathBuf>,
-    /// An S3 store's own handle, for signed URLs and multipart uploads driven by clients;
-    /// `None` also when direct transfers are turned off.
+    /// An S3 store's own handle, for signed URLs and multipart uploads.
     s3: Option<Arc<object_store::aws::AmazonS3>>,
+    /// Whether clients may transfer straight to and from the bucket.
+    direct_transfers: bool,
 }
 
 impl BlobStore {
@@ -130,14 +143,24 @@ impl BlobStore {
                     url: url.into(),
                     local_dir: Some(dir),
                     s3: None,
+                    direct_transfers: false,
                 })
             }
             "s3" => {
                 let bucket = parsed
                     .host_str()
                     .ok_or_else(|| BlobError::Url(url.into(), "missing bucket".into()))?;
-                let mut builder =
-                    object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                use object_store::ClientConfigKey::{ConnectTimeout, Timeout};
+                use object_store::aws::AmazonS3ConfigKey::Client;
+                let seconds = |d: Duration| format!("{}ms", d.as_millis());
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_config(Client(Timeout), seconds(s3.request_timeout))
+                    .with_config(Client(ConnectTimeout), seconds(s3.connect_timeout))
+                    .with_retry(object_store::RetryConfig {
+                        retry_timeout: s3.retry_timeout,
+                        ..Default::default()
+                    });
                 if let Some(endpoint) = &s3.endpoint {
                     // A local S3-compatible server usually speaks plain HTTP.
                     builder = builder
@@ -153,7 +176,8 @@ impl BlobStore {
                     prefix: Path::from(parsed.path().trim_matches('/')),
                     url: url.into(),
                     local_dir: None,
-                    s3: s3.direct_transfers.then_some(store),
+                    s3: Some(store),
+                    direct_transfers: s3.direct_transfers,
                 })
             }
             other => Err(BlobError::Url(
@@ -268,15 +292,18 @@ impl BlobStore {
     /// Whether clients may send a file straight to the store in parts, through URLs Hangar
     /// signs (MLflow's multipart protocol): S3-compatible stores only.
     pub fn supports_direct_transfers(&self) -> bool {
-        self.s3.is_some()
+        self.s3.is_some() && self.direct_transfers
     }
 
     fn s3(&self) -> Result<&object_store::aws::AmazonS3, BlobError> {
-        self.s3.as_deref().ok_or_else(|| {
-            BlobError::Store(object_store::Error::NotSupported {
-                source: "direct transfers need an S3-compatible store".into(),
+        self.s3
+            .as_deref()
+            .filter(|_| self.direct_transfers)
+            .ok_or_else(|| {
+                BlobError::Store(object_store::Error::NotSupported {
+                    source: "direct transfers need an S3-compatible store".into(),
+                })
             })
-        })
     }
 
     /// Starts a multipart upload into a new blob; returns its key and the store's upload id.
@@ -313,12 +340,20 @@ impl BlobStore {
     /// it as an attachment of plain bytes, so a browser that opens it renders nothing.
     pub async fn sign_download(&self, key: &str) -> Result<String, BlobError> {
         let options = SignedUrlOptions::new().with_query([
-            ("response-content-type", "application/octet-stream".to_owned()),
+            (
+                "response-content-type",
+                "application/octet-stream".to_owned(),
+            ),
             ("response-content-disposition", "attachment".to_owned()),
         ]);
         let url = self
             .s3()?
-            .signed_url_opts(http::Method::GET, &self.location(key), SIGNED_URL_TTL, &options)
+            .signed_url_opts(
+                http::Method::GET,
+                &self.location(key),
+                SIGNED_URL_TTL,
+                &options,
+            )
             .await?;
         Ok(url.to_string())
     }
@@ -434,6 +469,26 @@ impl BlobStore {
             }
         }
         Ok(removed)
+    }
+
+    /// Whether the store answers (a local folder exists; the bucket answers a `HEAD` within
+    /// `within`), for readiness.
+    pub async fn check(&self, within: Duration) -> Result<(), BlobError> {
+        if let Some(dir) = &self.local_dir {
+            return std::fs::metadata(dir)
+                .map(|_| ())
+                .map_err(|e| BlobError::Io(dir.display().to_string(), e));
+        }
+        let location = self.location("readiness-probe");
+        let probe = self.store.head(&location);
+        match tokio::time::timeout(within, probe).await {
+            Ok(Ok(_)) | Ok(Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(BlobError::Store(object_store::Error::Generic {
+                store: "S3",
+                source: format!("no answer within {within:?}").into(),
+            })),
+        }
     }
 
     /// Every blob, for garbage collection.

@@ -198,14 +198,16 @@ async fn gc(
     let r = hangar_server::gc::collect_garbage(store, &blobs, min_age, dry_run).await?;
     let verb = if dry_run { "would remove" } else { "removed" };
     println!(
-        "scanned {} blobs in {}: {verb} {} unreferenced ({} bytes) and {} partial uploads \
-         ({} bytes); kept {} unreferenced younger than {min_age_secs} s",
+        "scanned {} blobs in {}: {verb} {} unreferenced ({} bytes), {} partial uploads \
+         ({} bytes) and {} incomplete multipart uploads; kept {} unreferenced younger than \
+         {min_age_secs} s",
         r.scanned,
         blobs.url(),
         r.removed,
         r.removed_bytes,
         r.partial,
         r.partial_bytes,
+        r.stale_uploads,
         r.too_young
     );
     Ok(())

@@ -6,6 +6,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +61,16 @@ pub struct Settings {
     /// Free bytes the SQLite database's and a local blob store's disks must keep for `/ready`
     /// to pass.
     pub min_free_disk_bytes: u64,
+    /// Seconds one request to S3 may take, and to connect.
+    pub s3_timeout_secs: u64,
+    pub s3_connect_timeout_secs: u64,
+    /// Seconds a failing S3 request is retried before the failure is answered.
+    pub s3_retry_timeout_secs: u64,
+    /// Seconds after which an interrupted upload (a local partial file, an incomplete S3
+    /// multipart upload) is removed; longer than any upload takes.
+    pub upload_expiry_secs: u64,
+    /// Seconds between two sweeps of interrupted uploads.
+    pub upload_sweep_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -82,6 +93,11 @@ impl Default for Settings {
             drain_secs: 5,
             shutdown_deadline_secs: 30,
             min_free_disk_bytes: 64 * 1024 * 1024,
+            s3_timeout_secs: 30,
+            s3_connect_timeout_secs: 5,
+            s3_retry_timeout_secs: 15,
+            upload_expiry_secs: 24 * 3600,
+            upload_sweep_interval_secs: 3600,
         }
     }
 }
@@ -161,6 +177,26 @@ pub struct SettingsArgs {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_free_disk_bytes: Option<u64>,
+    /// Seconds one S3 request may take [env: HANGAR_S3_TIMEOUT_SECS] [default: 30]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_timeout_secs: Option<u64>,
+    /// Seconds to connect to S3 [env: HANGAR_S3_CONNECT_TIMEOUT_SECS] [default: 5]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_connect_timeout_secs: Option<u64>,
+    /// Seconds a failing S3 request is retried [env: HANGAR_S3_RETRY_TIMEOUT_SECS] [default: 15]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_retry_timeout_secs: Option<u64>,
+    /// Age in seconds at which interrupted uploads are removed [env: HANGAR_UPLOAD_EXPIRY_SECS] [default: 86400]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_expiry_secs: Option<u64>,
+    /// Seconds between sweeps of interrupted uploads [env: HANGAR_UPLOAD_SWEEP_INTERVAL_SECS] [default: 3600]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_sweep_interval_secs: Option<u64>,
 }
 
 /// A list, or (as an environment variable gives it) one comma-separated string.
@@ -224,6 +260,9 @@ impl Settings {
             endpoint: self.s3_endpoint.clone(),
             region: self.s3_region.clone(),
             direct_transfers: self.s3_direct_transfers,
+            request_timeout: Duration::from_secs(self.s3_timeout_secs.max(1)),
+            connect_timeout: Duration::from_secs(self.s3_connect_timeout_secs.max(1)),
+            retry_timeout: Duration::from_secs(self.s3_retry_timeout_secs),
         };
         Ok(hangar_blobs::BlobStore::open(&self.blob_url()?, &s3)?)
     }
@@ -246,7 +285,6 @@ impl Settings {
     }
 
     pub fn transport(&self) -> hangar_server::transport::TransportOptions {
-        use std::time::Duration;
         hangar_server::transport::TransportOptions {
             header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
             max_connections_per_client: self.max_connections_per_client.max(1),

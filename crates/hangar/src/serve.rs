@@ -61,6 +61,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "Hangar is serving; MLFLOW_TRACKING_URI=http://{}",
         listener.local_addr()?
     );
+    hangar_server::gc::spawn_upload_janitor(
+        state.blobs.clone(),
+        std::time::Duration::from_secs(settings.upload_expiry_secs),
+        std::time::Duration::from_secs(settings.upload_sweep_interval_secs.max(1)),
+    );
     let lifecycle = state.lifecycle.clone();
     hangar_server::transport::serve(
         listener,

@@ -265,7 +265,10 @@ fn content_type(name: &str) -> HeaderValue {
     let guess = mime_guess::from_path(name).first_or_octet_stream();
     let passive = match (guess.type_().as_str(), guess.subtype().as_str()) {
         (_, _) if guess.suffix().is_some() => false,
-        ("image", sub) => matches!(sub, "png" | "jpeg" | "gif" | "webp" | "bmp" | "avif" | "tiff"),
+        ("image", sub) => matches!(
+            sub,
+            "png" | "jpeg" | "gif" | "webp" | "bmp" | "avif" | "tiff"
+        ),
         ("text", sub) => matches!(sub, "plain" | "csv" | "tab-separated-values" | "markdown"),
         ("audio" | "video", _) => true,
         ("application", sub) => matches!(
@@ -379,7 +382,10 @@ impl FileError {
     }
 
     fn is_internal(&self) -> bool {
-        matches!(self.status(), StatusCode::SERVICE_UNAVAILABLE | StatusCode::INSUFFICIENT_STORAGE)
+        matches!(
+            self.status(),
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::INSUFFICIENT_STORAGE
+        )
     }
 
     /// What the client is told. A storage failure's details (an S3 endpoint and bucket, a

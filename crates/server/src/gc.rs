@@ -1,7 +1,10 @@
 //! Garbage collection of blobs: what no file row points at (the old blob of a re-upload
-//! whose removal failed, blobs of deleted models, uploads cut off between blob and row) and
-//! the partial files a killed server left behind. Only blobs older than `min_age` go, so an
-//! upload in flight — blob written, row not yet committed — is never collected.
+//! whose removal failed, blobs of deleted models, uploads cut off between blob and row), and
+//! what interrupted uploads left behind (a local store's partial files, S3's incomplete
+//! multipart uploads). Only what is older than `min_age` goes, so an upload in flight — blob
+//! written, row not yet committed, or parts still arriving — is never collected. The
+//! interrupted uploads are also swept in the background by every server
+//! ([`spawn_upload_janitor`]); unreferenced blobs only by `hangar admin gc`.
 
 use futures::StreamExt;
 use hangar_blobs::{BlobError, BlobStore};
@@ -32,6 +35,70 @@ pub struct GcReport {
     /// Partial files of interrupted uploads (local store), with their bytes.
     pub partial: u64,
     pub partial_bytes: u64,
+    /// Incomplete multipart uploads (S3) aborted, or that a dry run would abort.
+    pub stale_uploads: u64,
+}
+
+/// What [`sweep_interrupted_uploads`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Swept {
+    pub partial: u64,
+    pub partial_bytes: u64,
+    pub stale_uploads: u64,
+}
+
+/// Removes what interrupted uploads older than `min_age` left: a local store's partial files
+/// and an S3 store's incomplete multipart uploads (with their parts).
+pub async fn sweep_interrupted_uploads(
+    blobs: &BlobStore,
+    min_age: Duration,
+    dry_run: bool,
+) -> Result<Swept, GcError> {
+    let local = blobs.clone();
+    let partial = tokio::task::spawn_blocking(move || local.sweep_partial_files(min_age, dry_run))
+        .await
+        .unwrap_or_else(|_| Ok(Vec::new()))?;
+    let stale_uploads = if dry_run {
+        let now = SystemTime::now();
+        blobs
+            .pending_uploads()
+            .await?
+            .iter()
+            .filter(|u| now.duration_since(u.initiated).unwrap_or_default() >= min_age)
+            .count()
+    } else {
+        blobs.abort_stale_uploads(min_age).await?
+    };
+    Ok(Swept {
+        partial: partial.len() as u64,
+        partial_bytes: partial.iter().sum(),
+        stale_uploads: stale_uploads as u64,
+    })
+}
+
+/// Sweeps interrupted uploads older than `expiry` now and then every `every`, for as long as
+/// the process runs. Replicas sharing a store may sweep it at once: removing or aborting what
+/// is already gone is not an error.
+pub fn spawn_upload_janitor(
+    blobs: BlobStore,
+    expiry: Duration,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match sweep_interrupted_uploads(&blobs, expiry, false).await {
+                Ok(swept) if swept != Swept::default() => tracing::info!(
+                    partial_files = swept.partial,
+                    partial_bytes = swept.partial_bytes,
+                    stale_multipart_uploads = swept.stale_uploads,
+                    "removed what interrupted uploads left"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not sweep interrupted uploads"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
 }
 
 pub async fn collect_garbage(
@@ -61,8 +128,9 @@ pub async fn collect_garbage(
             report.removed_bytes += blob.size;
         }
     }
-    let partial = blobs.sweep_partial_files(min_age, dry_run)?;
-    report.partial = partial.len() as u64;
-    report.partial_bytes = partial.iter().sum();
+    let swept = sweep_interrupted_uploads(blobs, min_age, dry_run).await?;
+    report.partial = swept.partial;
+    report.partial_bytes = swept.partial_bytes;
+    report.stale_uploads = swept.stale_uploads;
     Ok(report)
 }

@@ -20,7 +20,11 @@ fn host_name(value: &str) -> Option<String> {
         return None;
     }
     let host = authority.host();
-    Some(host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
+    Some(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase(),
+    )
 }
 
 fn allowed(state: &AppState, name: &str) -> bool {
@@ -82,7 +86,10 @@ mod tests {
 
     #[test]
     fn host_names_drop_port_and_brackets() {
-        assert_eq!(host_name("Hangar.Test:8080").as_deref(), Some("hangar.test"));
+        assert_eq!(
+            host_name("Hangar.Test:8080").as_deref(),
+            Some("hangar.test")
+        );
         assert_eq!(host_name("[::1]:8080").as_deref(), Some("::1"));
         assert_eq!(host_name("127.0.0.1").as_deref(), Some("127.0.0.1"));
         assert_eq!(host_name("user@evil.example"), None);

@@ -22,10 +22,18 @@ async fn health() -> &'static str {
     "OK"
 }
 
-/// The process can serve: it is not shutting down and the database answers.
+/// How long `/ready` waits for the blob store (a load balancer's probe has a deadline too).
+const BLOB_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The process can serve: it is not shutting down, the database and the blob store answer,
+/// and the local disks have room.
 async fn ready(State(state): State<AppState>) -> Response {
     if state.lifecycle.draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    if let Err(e) = state.blobs.check(BLOB_CHECK_TIMEOUT).await {
+        tracing::warn!(error = %e, "readiness check: blob store");
+        return (StatusCode::SERVICE_UNAVAILABLE, "blob store unavailable").into_response();
     }
     for dir in state.disks.iter() {
         match free_bytes(dir) {

@@ -33,15 +33,20 @@ fn acceptable(id: &str) -> bool {
 
 /// The client's address: the peer's, or behind a proxy the last address of the header the
 /// proxy sets (`client_ip_header`), which is the one the proxy itself added.
-fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<IpAddr> {
-    if let Some(name) = state.client_ip_header.as_deref() {
+fn client_address(
+    header: Option<&str>,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Option<IpAddr> {
+    if let Some(name) = header {
+        // Only the last entry: the ones before it are whatever the client sent.
         let forwarded = headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .last();
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse::<IpAddr>().ok());
         if forwarded.is_some() {
             return forwarded;
         }
@@ -63,8 +68,10 @@ pub async fn assign(State(state): State<AppState>, mut request: Request, next: N
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let client = client_address(&state, request.headers(), peer);
-    let mut response = CURRENT.scope(Context { id, client }, next.run(request)).await;
+    let client = client_address(state.client_ip_header.as_deref(), request.headers(), peer);
+    let mut response = CURRENT
+        .scope(Context { id, client }, next.run(request))
+        .await;
     response.headers_mut().insert(HEADER, value);
     response
 }
@@ -84,4 +91,34 @@ pub fn client() -> Option<IpAddr> {
 /// The message a client sees for a failure whose details only the log shows.
 pub fn hidden_failure(what: &str) -> String {
     format!("{what}; request id {}", id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn behind_a_proxy_only_the_address_it_added_counts() {
+        let peer = Some("10.0.0.1".parse().unwrap());
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        let header = Some("x-forwarded-for");
+        assert_eq!(
+            client_address(header, &headers, peer),
+            Some("203.0.113.7".parse().unwrap())
+        );
+        assert_eq!(
+            client_address(None, &headers, peer),
+            peer,
+            "not configured: the peer"
+        );
+        headers.insert("x-forwarded-for", "203.0.113.7, garbage".parse().unwrap());
+        assert_eq!(
+            client_address(header, &headers, peer),
+            peer,
+            "never an earlier entry"
+        );
+        assert_eq!(client_address(header, &HeaderMap::new(), peer), peer);
+    }
 }

@@ -56,7 +56,10 @@ impl Throttle {
         if counts.len() >= MAX_KEYS && !counts.contains_key(key) {
             counts.retain(|_, (started, _)| now.duration_since(*started) < self.window);
             if counts.len() >= MAX_KEYS
-                && let Some(oldest) = counts.iter().min_by_key(|(_, (s, _))| *s).map(|(k, _)| k.clone())
+                && let Some(oldest) = counts
+                    .iter()
+                    .min_by_key(|(_, (s, _))| *s)
+                    .map(|(k, _)| k.clone())
             {
                 counts.remove(&oldest);
             }
@@ -103,7 +106,10 @@ mod tests {
     fn a_key_is_refused_past_its_limit_until_the_window_ends() {
         let throttle = Throttle::new(2, Duration::from_millis(200));
         assert!(throttle.hit("a").is_ok() && throttle.hit("a").is_ok());
-        assert!(throttle.check("a").is_err(), "spent, so refused before the next try");
+        assert!(
+            throttle.check("a").is_err(),
+            "spent, so refused before the next try"
+        );
         assert!(throttle.hit("a").is_err());
         assert!(throttle.check("b").is_ok() && throttle.hit("b").is_ok());
         std::thread::sleep(Duration::from_millis(250));

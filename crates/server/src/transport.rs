@@ -145,8 +145,7 @@ pub async fn serve(
                     continue;
                 }
             };
-            let Some(counted) = clients.admit(peer.ip(), options.max_connections_per_client)
-            else {
+            let Some(counted) = clients.admit(peer.ip(), options.max_connections_per_client) else {
                 tracing::warn!(client = %peer.ip(), "too many connections from one client; closing");
                 drop(stream);
                 continue;

@@ -51,7 +51,7 @@ impl StoreError {
                 }
                 // SQLite's extended result code: the primary code is its low byte.
                 db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
-                    .and_then(|e| sqlx::error::DatabaseError::code(e))
+                    .and_then(sqlx::error::DatabaseError::code)
                     .and_then(|code| code.parse::<i32>().ok())
                     .is_some_and(|code| code & 0xff == rusqlite::ffi::SQLITE_FULL)
             }

@@ -160,7 +160,10 @@ mod tests {
             safe_target(Some("/alice/vision/-/ml/models?page=2#top")),
             "/alice/vision/-/ml/models?page=2#top"
         );
-        assert_eq!(safe_target(Some("/a b\r\nSet-Cookie: x")), "/a%20bSet-Cookie:%20x");
+        assert_eq!(
+            safe_target(Some("/a b\r\nSet-Cookie: x")),
+            "/a%20bSet-Cookie:%20x"
+        );
         assert_eq!(safe_target(Some("/../../etc")), "/etc");
     }
 }

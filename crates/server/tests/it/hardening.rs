@@ -38,7 +38,13 @@ fn get_with_token(uri: &str, token: &str) -> Request<Body> {
 async fn unknown_hosts_are_refused_and_links_never_name_them() {
     on_each_backend(|app: TestApp| async move {
         let (owner, token) = app.user("owner", false).await;
-        app.project("team/p", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+        app.project(
+            "team/p",
+            &owner,
+            Visibility::Private,
+            RegistryAccess::Enabled,
+        )
+        .await;
         let with_host = |uri: &str, host: &str| {
             Request::get(uri)
                 .header("host", host)
@@ -46,14 +52,34 @@ async fn unknown_hosts_are_refused_and_links_never_name_them() {
                 .body(Body::empty())
                 .unwrap()
         };
-        for uri in ["/api/v4/projects", "/users/sign_in", "/api/2.0/mlflow/experiments/search", "/health"] {
-            for host in ["evil.example", "evil.example:8080", "hangar.test.evil.example", "x@hangar.test"] {
+        for uri in [
+            "/api/v4/projects",
+            "/users/sign_in",
+            "/api/2.0/mlflow/experiments/search",
+            "/health",
+        ] {
+            for host in [
+                "evil.example",
+                "evil.example:8080",
+                "hangar.test.evil.example",
+                "x@hangar.test",
+            ] {
                 let (status, _, body) = app.send_raw(with_host(uri, host)).await;
                 assert_eq!(status, StatusCode::BAD_REQUEST, "{uri} {host}");
-                assert!(String::from_utf8_lossy(&body).contains("allowed_hosts"), "{uri} {host}");
+                assert!(
+                    String::from_utf8_lossy(&body).contains("allowed_hosts"),
+                    "{uri} {host}"
+                );
             }
         }
-        for host in ["localhost:8080", "127.0.0.1:9", "[::1]:8080", "10.1.2.3", "HANGAR.TEST", "registry.example:9000"] {
+        for host in [
+            "localhost:8080",
+            "127.0.0.1:9",
+            "[::1]:8080",
+            "10.1.2.3",
+            "HANGAR.TEST",
+            "registry.example:9000",
+        ] {
             let (status, _, _) = app.send_raw(with_host("/api/v4/projects", host)).await;
             assert_eq!(status, StatusCode::OK, "{host}");
         }
@@ -75,26 +101,60 @@ async fn unknown_hosts_are_refused_and_links_never_name_them() {
 async fn pages_cannot_be_framed_and_run_only_hangars_script() {
     on_each_backend(|app: TestApp| async move {
         let (owner, token) = app.user("owner", false).await;
-        let p = app.project("team/open", &owner, Visibility::Public, RegistryAccess::Enabled).await;
-        let (status, _) = app.post(&mlflow(p.id, "registered-models/create"), Some(&token), json!({"name": "m"})).await;
+        let p = app
+            .project(
+                "team/open",
+                &owner,
+                Visibility::Public,
+                RegistryAccess::Enabled,
+            )
+            .await;
+        let (status, _) = app
+            .post(
+                &mlflow(p.id, "registered-models/create"),
+                Some(&token),
+                json!({"name": "m"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK);
-        for uri in ["/users/sign_in", "/team/open/-/ml/models", "/team/open/-/ml/models/1"] {
+        for uri in [
+            "/users/sign_in",
+            "/team/open/-/ml/models",
+            "/team/open/-/ml/models/1",
+        ] {
             let (_, headers, html) = page(&app, Method::GET, uri, None, None, &[]).await;
             let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
             assert!(policy.contains("frame-ancestors 'none'"), "{uri}: {policy}");
-            assert!(policy.contains("script-src 'self'") && !policy.contains("script-src 'self' 'unsafe-inline'"), "{uri}: {policy}");
+            assert!(
+                policy.contains("script-src 'self'")
+                    && !policy.contains("script-src 'self' 'unsafe-inline'"),
+                "{uri}: {policy}"
+            );
             assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{uri}");
             assert_eq!(headers[header::REFERRER_POLICY], "same-origin", "{uri}");
             assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
             // The policy would block inline handlers and scripts, so the pages have none.
             let inline_handler = html.split_whitespace().any(|w| {
-                w.strip_prefix("on").and_then(|rest| rest.split_once('=')).is_some_and(|(name, _)| {
-                    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase())
-                })
+                w.strip_prefix("on")
+                    .and_then(|rest| rest.split_once('='))
+                    .is_some_and(|(name, _)| {
+                        !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase())
+                    })
             });
-            assert!(!inline_handler && !html.contains("<script>"), "{uri}: {html}");
+            assert!(
+                !inline_handler && !html.contains("<script>"),
+                "{uri}: {html}"
+            );
         }
-        let (_, headers, _) = raw(&app, Method::GET, "/api/v4/projects", Some(&token), Body::empty(), &[]).await;
+        let (_, headers, _) = raw(
+            &app,
+            Method::GET,
+            "/api/v4/projects",
+            Some(&token),
+            Body::empty(),
+            &[],
+        )
+        .await;
         assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(headers["x-request-id"].len(), 32);
@@ -106,12 +166,37 @@ async fn pages_cannot_be_framed_and_run_only_hangars_script() {
 async fn active_types_download_as_plain_bytes_on_every_route() {
     on_each_backend(|app: TestApp| async move {
         let (owner, t) = app.user("owner", false).await;
-        let p = app.project("team/files", &owner, Visibility::Public, RegistryAccess::Enabled).await.id;
-        let (_, created) = app.post(&mlflow(p, "registered-models/create"), Some(&t), json!({"name": "m"})).await;
+        let p = app
+            .project(
+                "team/files",
+                &owner,
+                Visibility::Public,
+                RegistryAccess::Enabled,
+            )
+            .await
+            .id;
+        let (_, created) = app
+            .post(
+                &mlflow(p, "registered-models/create"),
+                Some(&t),
+                json!({"name": "m"}),
+            )
+            .await;
         assert!(created["registered_model"].is_object(), "{created}");
-        let (_, created) = app.post(&mlflow(p, "model-versions/create"), Some(&t), json!({"name": "m"})).await;
-        let run_id = created["model_version"]["run_id"].as_str().unwrap().to_owned();
-        let (_, models) = app.get(&format!("/api/v4/projects/{p}/ml/models"), Some(&t)).await;
+        let (_, created) = app
+            .post(
+                &mlflow(p, "model-versions/create"),
+                Some(&t),
+                json!({"name": "m"}),
+            )
+            .await;
+        let run_id = created["model_version"]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, models) = app
+            .get(&format!("/api/v4/projects/{p}/ml/models"), Some(&t))
+            .await;
         let model_id = models[0]["id"].as_i64().unwrap();
         let version_id = models[0]["latest_version"]["id"].as_i64().unwrap();
         let pkg = format!("/api/v4/projects/{p}/packages");
@@ -132,20 +217,37 @@ async fn active_types_download_as_plain_bytes_on_every_route() {
         let artifacts = |name: &str| artifact(p, &format!("1/{run_id}/artifacts/{name}"));
         let ml_model = |name: &str| format!("{pkg}/ml_models/{version_id}/files/{name}");
         let generic = |name: &str| format!("{pkg}/generic/m/1.0.0/{name}");
-        let web = |name: &str| format!("/team/files/-/ml/models/{model_id}/versions/{version_id}/files/{name}");
+        let web = |name: &str| {
+            format!("/team/files/-/ml/models/{model_id}/versions/{version_id}/files/{name}")
+        };
         for (name, _) in expected {
             for uri in [artifacts(name), ml_model(name), generic(name)] {
-                let (status, _, _) = raw(&app, Method::PUT, &uri, Some(&t), Body::from("<svg onload=alert(1)/>"), &[]).await;
+                let (status, _, _) = raw(
+                    &app,
+                    Method::PUT,
+                    &uri,
+                    Some(&t),
+                    Body::from("<svg onload=alert(1)/>"),
+                    &[],
+                )
+                .await;
                 assert!(status.is_success(), "{uri}: {status}");
             }
         }
         for (name, content_type) in expected {
             for uri in [artifacts(name), ml_model(name), generic(name), web(name)] {
-                let (status, headers, _) = raw(&app, Method::GET, &uri, Some(&t), Body::empty(), &[]).await;
+                let (status, headers, _) =
+                    raw(&app, Method::GET, &uri, Some(&t), Body::empty(), &[]).await;
                 assert_eq!(status, StatusCode::OK, "{uri}");
                 assert_eq!(headers[header::CONTENT_TYPE], content_type, "{uri}");
                 assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
-                assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment"), "{uri}");
+                assert!(
+                    headers[header::CONTENT_DISPOSITION]
+                        .to_str()
+                        .unwrap()
+                        .starts_with("attachment"),
+                    "{uri}"
+                );
             }
         }
     })
@@ -156,25 +258,48 @@ async fn active_types_download_as_plain_bytes_on_every_route() {
 async fn a_project_token_cannot_make_personal_tokens() {
     on_each_backend(|app: TestApp| async move {
         let (owner, owner_token) = app.user("owner", false).await;
-        let p = app.project("team/p", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+        let p = app
+            .project(
+                "team/p",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
         let (status, created) = app
-            .post(&format!("/api/v4/projects/{}/access_tokens", p.id), Some(&owner_token),
-                  json!({"name": "ci", "scopes": ["api"], "access_level": 40}))
+            .post(
+                &format!("/api/v4/projects/{}/access_tokens", p.id),
+                Some(&owner_token),
+                json!({"name": "ci", "scopes": ["api"], "access_level": 40}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         let bot_token = created["token"].as_str().unwrap().to_owned();
         let bot_id = created["user_id"].as_i64().unwrap();
-        let (_, before) = app.get("/api/v4/personal_access_tokens", Some(&bot_token)).await;
+        let (_, before) = app
+            .get("/api/v4/personal_access_tokens", Some(&bot_token))
+            .await;
         let body = json!({"name": "escape", "scopes": ["api"]});
-        for uri in ["/api/v4/user/personal_access_tokens".to_owned(), format!("/api/v4/users/{bot_id}/personal_access_tokens")] {
+        for uri in [
+            "/api/v4/user/personal_access_tokens".to_owned(),
+            format!("/api/v4/users/{bot_id}/personal_access_tokens"),
+        ] {
             let (status, answer) = app.post(&uri, Some(&bot_token), body.clone()).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{uri}: {answer}");
             assert!(answer.get("token").is_none());
         }
-        let (_, after) = app.get("/api/v4/personal_access_tokens", Some(&bot_token)).await;
+        let (_, after) = app
+            .get("/api/v4/personal_access_tokens", Some(&bot_token))
+            .await;
         assert_eq!(before, after, "no token was made");
         // A person still can.
-        let (status, _) = app.post("/api/v4/user/personal_access_tokens", Some(&owner_token), body).await;
+        let (status, _) = app
+            .post(
+                "/api/v4/user/personal_access_tokens",
+                Some(&owner_token),
+                body,
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED);
     })
     .await;
@@ -194,13 +319,25 @@ async fn failed_sign_ins_lock_the_account_and_the_client_for_a_while() {
             assert_eq!(status, StatusCode::UNAUTHORIZED);
         }
         // Locked: even the right password gets 429 and no session.
-        let (status, headers, html) = post("username=ana&password=correct+horse+battery".into()).await;
+        let (status, headers, html) =
+            post("username=ana&password=correct+horse+battery".into()).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{html}");
-        assert!(headers[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() > 60);
+        assert!(
+            headers[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > 60
+        );
         assert!(headers.get(header::SET_COOKIE).is_none());
         assert!(html.contains("Too many sign-in attempts"), "{html}");
         let (status, _, _) = post("username=ANA&password=correct+horse+battery".into()).await;
-        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "names are case-blind");
+        assert_eq!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "names are case-blind"
+        );
         // Another account is not locked.
         let (status, _, _) = post("username=ben&password=correct+horse+battery".into()).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
@@ -215,17 +352,30 @@ async fn failed_sign_ins_lock_the_account_and_the_client_for_a_while() {
                 .unwrap()
         };
         for i in 0..10 {
-            let (client, request) = sign_in_from("10.9.9.9", if i % 2 == 0 { "username=nobody&password=x" } else { "username=ben&password=correct+horse+battery" });
+            let (client, request) = sign_in_from(
+                "10.9.9.9",
+                if i % 2 == 0 {
+                    "username=nobody&password=x"
+                } else {
+                    "username=ben&password=correct+horse+battery"
+                },
+            );
             let (status, _, _) = from_client(app, client, request).await;
             assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "attempt {i}");
         }
-        let (client, request) = sign_in_from("10.9.9.9", "username=ben&password=correct+horse+battery");
+        let (client, request) =
+            sign_in_from("10.9.9.9", "username=ben&password=correct+horse+battery");
         let (status, headers, _) = from_client(app, client, request).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert!(headers.contains_key(header::RETRY_AFTER));
-        let (client, request) = sign_in_from("10.9.9.10", "username=ben&password=correct+horse+battery");
+        let (client, request) =
+            sign_in_from("10.9.9.10", "username=ben&password=correct+horse+battery");
         let (status, _, _) = from_client(app, client, request).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "another client is not limited");
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "another client is not limited"
+        );
     })
     .await;
 }
@@ -240,7 +390,8 @@ async fn unknown_names_cost_as_much_as_real_ones() {
             let app = &app;
             async move {
                 let start = std::time::Instant::now();
-                let (status, _, _) = page(app, Method::POST, "/users/sign_in", None, Some(form), &[]).await;
+                let (status, _, _) =
+                    page(app, Method::POST, "/users/sign_in", None, Some(form), &[]).await;
                 assert_eq!(status, StatusCode::UNAUTHORIZED);
                 start.elapsed()
             }
@@ -254,7 +405,10 @@ async fn unknown_names_cost_as_much_as_real_ones() {
         real.sort();
         unknown.sort();
         let (real, unknown) = (real[1], unknown[1]);
-        assert!(unknown * 2 >= real, "unknown name {unknown:?} against a real one {real:?}");
+        assert!(
+            unknown * 2 >= real,
+            "unknown name {unknown:?} against a real one {real:?}"
+        );
     })
     .await;
 }
@@ -263,26 +417,48 @@ async fn unknown_names_cost_as_much_as_real_ones() {
 async fn failed_tokens_from_one_client_are_refused_for_a_while() {
     on_each_backend(|app: TestApp| async move {
         let (owner, good) = app.user("owner", false).await;
-        let p = app.project("team/p", &owner, Visibility::Private, RegistryAccess::Enabled).await;
+        let p = app
+            .project(
+                "team/p",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await;
         let bad = "glpat-0000000000000000000000000";
         let uri = mlflow(p.id, "experiments/get?experiment_id=0");
         for i in 0..30 {
             let (status, _, body) = from_client(&app, "10.7.7.7", get_with_token(&uri, bad)).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}: {body}");
         }
-        let (status, headers, body) = from_client(&app, "10.7.7.7", get_with_token(&uri, bad)).await;
+        let (status, headers, body) =
+            from_client(&app, "10.7.7.7", get_with_token(&uri, bad)).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
         assert_eq!(body["error_code"], "REQUEST_LIMIT_EXCEEDED");
-        assert!(headers[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+        assert!(
+            headers[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                >= 1
+        );
         // The client is refused before any token is looked at, on every surface.
         let (status, _, _) = from_client(&app, "10.7.7.7", get_with_token(&uri, &good)).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-        let (status, _, body) = from_client(&app, "10.7.7.7", get_with_token("/api/v4/projects", &good)).await;
-        assert_eq!((status, body["message"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("Retry later")));
+        let (status, _, body) =
+            from_client(&app, "10.7.7.7", get_with_token("/api/v4/projects", &good)).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("Retry later"))
+        );
         // Other clients, and requests without a token, are not.
         let (status, _, _) = from_client(&app, "10.7.7.8", get_with_token(&uri, &good)).await;
         assert_eq!(status, StatusCode::OK);
-        let anonymous = Request::get("/health").header("host", "hangar.test").body(Body::empty()).unwrap();
+        let anonymous = Request::get("/health")
+            .header("host", "hangar.test")
+            .body(Body::empty())
+            .unwrap();
         let (status, _, _) = from_client(&app, "10.7.7.7", anonymous).await;
         assert_eq!(status, StatusCode::OK);
     })
@@ -298,7 +474,15 @@ async fn storage_failures_name_no_internals() {
             return; // this test breaks a local folder
         };
         let (owner, t) = app.user("owner", false).await;
-        let p = app.project("team/p", &owner, Visibility::Private, RegistryAccess::Enabled).await.id;
+        let p = app
+            .project(
+                "team/p",
+                &owner,
+                Visibility::Private,
+                RegistryAccess::Enabled,
+            )
+            .await
+            .id;
         // Where blobs go is now a file: every write fails in the blob store.
         let objects = std::path::Path::new(&dir).join("objects");
         let _ = std::fs::remove_dir_all(&objects);
@@ -308,7 +492,8 @@ async fn storage_failures_name_no_internals() {
             format!("/api/v4/projects/{p}/packages/generic/m/1.0.0/a.bin"),
         ];
         for uri in uris {
-            let (status, headers, body) = raw(&app, Method::PUT, &uri, Some(&t), Body::from("bytes"), &[]).await;
+            let (status, headers, body) =
+                raw(&app, Method::PUT, &uri, Some(&t), Body::from("bytes"), &[]).await;
             let text = String::from_utf8_lossy(&body);
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}: {text}");
             let id = headers["x-request-id"].to_str().unwrap();

@@ -120,7 +120,7 @@ impl TestApp {
                 hangar_blobs::S3Options {
                     endpoint: std::env::var("HANGAR_TEST_S3_ENDPOINT").ok(),
                     region: Some("us-east-1".into()),
-                    direct_transfers: true,
+                    ..Default::default()
                 },
             ),
             Err(_) => (

@@ -136,7 +136,8 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_needs_the_csrf_token() {
             assert_eq!(headers[header::LOCATION], "/", "{target}");
         }
         // A target of this site with a newline in it is kept, encoded: never a 500.
-        let form = "username=ana&password=correct+horse+battery&redirect_to=%2Fteam%0D%0ASet-Cookie%3A+x";
+        let form =
+            "username=ana&password=correct+horse+battery&redirect_to=%2Fteam%0D%0ASet-Cookie%3A+x";
         let (status, headers, _) =
             page(&app, Method::POST, "/users/sign_in", None, Some(form), &[]).await;
         assert_eq!(status, StatusCode::SEE_OTHER);

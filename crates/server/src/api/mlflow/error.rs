@@ -112,9 +112,12 @@ impl From<StoreError> for MlflowError {
             StoreError::Invalid(m) => Self::invalid(m),
             other if other.is_storage_full() => {
                 tracing::error!(error = %other, "the database's disk is full");
-                Self::new(ErrorCode::StorageFull, crate::request_context::hidden_failure(
-                    "Insufficient storage: the metadata store's disk is full",
-                ))
+                Self::new(
+                    ErrorCode::StorageFull,
+                    crate::request_context::hidden_failure(
+                        "Insufficient storage: the metadata store's disk is full",
+                    ),
+                )
             }
             other => {
                 tracing::error!(error = %other, "store failure on the MLflow surface");

@@ -1,6 +1,7 @@
 //! Files: MLflow artifacts, GitLab packages and the JSON API's version files, over one tree.
 
 mod artifacts;
+mod interrupted;
 mod packages;
 mod safety;
 
