@@ -137,80 +137,79 @@ def small_disk(tmp_path):
 
 
 def _fill(path, chunk=1024 * 1024):
-    """Writes `path` until the disk is full."""
-    with open(path, "wb") as f:
-        try:
+    """Writes `path` until the disk is full (closing the file may be what finds it full)."""
+    try:
+        with open(path, "wb") as f:
             while True:
                 f.write(b"\0" * chunk)
                 f.flush()
-        except OSError:
-            pass
+    except OSError:
+        pass
 
 
 @pytest.mark.skipif(bool(BLOB_URL), reason="the files must be on the small local disk")
-def test_a_full_disk_answers_507_and_ready_says_so(server_factory, small_disk, tmp_path):
+def test_a_full_disk_answers_507_and_ready_says_so(server_factory, small_disk, tmp_path, monkeypatch):
     server = server_factory("full", data_dir=small_disk / "data",
                             extra_args=("--min-free-disk-bytes", str(16 * 1024 * 1024)))
     auth = bearer(server.token)
+    # MLflow 2 resolves mlflow-artifacts: URIs against the environment's tracking URI.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.token)
     client = MlflowClient(tracking_uri=server.url)
-    os.environ["MLFLOW_TRACKING_TOKEN"] = server.token
-    try:
-        experiment = client.create_experiment(unique("full"))
-        run = client.create_run(experiment)
-        big = tmp_path / "big.bin"
-        with open(big, "wb") as f:
-            f.write(os.urandom(1024 * 1024) * 120)
+    experiment = client.create_experiment(unique("full"))
+    run = client.create_run(experiment)
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.write(os.urandom(1024 * 1024) * 120)
 
-        # Larger than the disk: 507 with MLflow's RESOURCE_EXHAUSTED, which no client retries.
-        url = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run.info.run_id}/artifacts/big.bin"
-        with open(big, "rb") as body:
-            r = requests.put(url, data=body, headers=auth, timeout=120)
-        assert r.status_code == 507, r.text
-        assert r.json()["error_code"] == "RESOURCE_EXHAUSTED"
-        assert "Insufficient storage" in r.json()["message"]
-        assert str(small_disk) not in r.text
-        started = time.monotonic()
-        # The artifact client raises the HTTP error as it is.
-        with pytest.raises((MlflowException, requests.HTTPError)) as raised:
-            client.log_artifact(run.info.run_id, str(big))
-        assert time.monotonic() - started < 60, "the client gave up instead of retrying"
-        assert "507" in str(raised.value) or "RESOURCE_EXHAUSTED" in str(raised.value)
-        # The cut-off uploads left nothing behind: the disk is free again.
-        assert requests.get(f"{server.url}/ready", timeout=T).status_code == 200
-        assert client.list_artifacts(run.info.run_id) == []
+    # Larger than the disk: 507 with MLflow's RESOURCE_EXHAUSTED, which no client retries.
+    url = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run.info.run_id}/artifacts/big.bin"
+    with open(big, "rb") as body:
+        r = requests.put(url, data=body, headers=auth, timeout=120)
+    assert r.status_code == 507, r.text
+    assert r.json()["error_code"] == "RESOURCE_EXHAUSTED"
+    assert "Insufficient storage" in r.json()["message"]
+    assert str(small_disk) not in r.text
+    started = time.monotonic()
+    # The artifact client raises the HTTP error as it is.
+    with pytest.raises((MlflowException, requests.HTTPError)) as raised:
+        client.log_artifact(run.info.run_id, str(big))
+    assert time.monotonic() - started < 60, "the client gave up instead of retrying"
+    assert "507" in str(raised.value) or "RESOURCE_EXHAUSTED" in str(raised.value)
+    # The cut-off uploads left nothing behind: the disk is free again.
+    assert requests.get(f"{server.url}/ready", timeout=T).status_code == 200
+    assert client.list_artifacts(run.info.run_id) == []
 
-        # A disk that something else filled: /ready fails, and so do writes, with 507.
-        _fill(small_disk / "ballast")
-        ready = requests.get(f"{server.url}/ready", timeout=T)
-        assert ready.status_code == 503 and "insufficient storage" in ready.text
-        r = requests.put(url.replace("big.bin", "small.txt"), data=b"x" * (6 * 1024 * 1024),
-                         headers=auth, timeout=T)
-        assert r.status_code == 507, r.text
-        if BACKEND == "sqlite":
-            # The database is on that disk too: writes fail until there is room, never with
-            # a 503 that the client would retry.
-            params = [{"key": f"p{i}", "value": "v" * 6000} for i in range(1000)]
-            for _ in range(20):
-                created = requests.post(f"{server.url}/api/2.0/mlflow/runs/create",
-                                        json={"experiment_id": experiment}, headers=auth, timeout=T)
-                if created.status_code != 200:
-                    break
-                r = requests.post(f"{server.url}/api/2.0/mlflow/runs/log-batch",
-                                  json={"run_id": created.json()["run"]["info"]["run_id"], "params": params},
-                                  headers=auth, timeout=T)
-                if r.status_code != 200:
-                    created = r
-                    break
-            assert created.status_code == 507, created.text
-            assert created.json()["error_code"] == "RESOURCE_EXHAUSTED"
-        (small_disk / "ballast").unlink()
-        assert requests.get(f"{server.url}/ready", timeout=T).status_code == 200
-        fits = tmp_path / "fits.bin"
-        fits.write_bytes(os.urandom(1024 * 1024))
-        client.log_artifact(run.info.run_id, str(fits))
-        assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["fits.bin"]
-    finally:
-        os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+    # A disk that something else filled: /ready fails, and so do writes, with 507.
+    _fill(small_disk / "ballast")
+    ready = requests.get(f"{server.url}/ready", timeout=T)
+    assert ready.status_code == 503 and "insufficient storage" in ready.text
+    r = requests.put(url.replace("big.bin", "small.txt"), data=b"x" * (6 * 1024 * 1024),
+                     headers=auth, timeout=T)
+    assert r.status_code == 507, r.text
+    if BACKEND == "sqlite":
+        # The database is on that disk too: writes fail until there is room, never with
+        # a 503 that the client would retry.
+        params = [{"key": f"p{i}", "value": "v" * 6000} for i in range(1000)]
+        for _ in range(20):
+            created = requests.post(f"{server.url}/api/2.0/mlflow/runs/create",
+                                    json={"experiment_id": experiment}, headers=auth, timeout=T)
+            if created.status_code != 200:
+                break
+            r = requests.post(f"{server.url}/api/2.0/mlflow/runs/log-batch",
+                              json={"run_id": created.json()["run"]["info"]["run_id"], "params": params},
+                              headers=auth, timeout=T)
+            if r.status_code != 200:
+                created = r
+                break
+        assert created.status_code == 507, created.text
+        assert created.json()["error_code"] == "RESOURCE_EXHAUSTED"
+    (small_disk / "ballast").unlink()
+    assert requests.get(f"{server.url}/ready", timeout=T).status_code == 200
+    fits = tmp_path / "fits.bin"
+    fits.write_bytes(os.urandom(1024 * 1024))
+    client.log_artifact(run.info.run_id, str(fits))
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["fits.bin"]
 
 
 def test_a_hung_object_store_fails_fast_and_ready_says_so(server_factory, monkeypatch):

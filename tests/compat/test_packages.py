@@ -140,7 +140,7 @@ def test_killed_mid_upload_leaves_nothing_visible(server_factory, database_facto
     # committed file.
     partial = list((data_dir / "blobs" / "objects").glob("*#*")) if not BLOB_URL else []
     out = run_cli("admin", "gc", "--min-age-secs", "0", data_dir=data_dir, database_url=database_url).stdout
-    assert f"and {len(partial)} partial uploads" in out, out
+    assert f", {len(partial)} partial uploads" in out, out
     if not BLOB_URL:
         assert len(partial) == 1, "the local store staged the cut upload"
         assert not list((data_dir / "blobs" / "objects").glob("*#*"))
